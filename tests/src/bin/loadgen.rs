@@ -1,0 +1,134 @@
+//! `ledgerhook-loadgen`: load for the router, and the broker baseline it is measured against.
+//!
+//! - `router`: Stripe-signed webhooks at a fixed concurrency (or a fixed rate) to a running router.
+//! - `baseline`: the same-sized messages through a plain lapin confirmed publisher with the same
+//!   concurrency and confirm window: the broker's limit on this machine.
+//! - `bench`: starts `ledgerhook-router` with a throwaway config, runs baseline, router at full
+//!   concurrency, and router at half the measured peak rate, and prints the ratio in one run.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ledgerhook_tests::load::{self, BaselineOptions, RouterLoad};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledgerhook-loadgen",
+    about = "Load generator and benchmark for ledgerhook"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send signed Stripe webhooks to a running router.
+    Router {
+        /// e.g. http://127.0.0.1:8080/webhooks/acme/stripe
+        #[arg(long)]
+        url: String,
+        /// The source's Stripe signing secret.
+        #[arg(long, env = "LOADGEN_STRIPE_SECRET")]
+        secret: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+        /// Requests per second, open loop; without it, as fast as the concurrency allows.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+    /// Publish the same messages with a plain lapin confirmed publisher.
+    Baseline {
+        #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+        amqp_url: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 512)]
+        window: usize,
+    },
+    /// Run baseline, router peak and router at half peak, against a router this command starts.
+    Bench {
+        #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+        amqp_url: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 512)]
+        window: usize,
+        /// The router binary; defaults to the one next to this binary.
+        #[arg(long)]
+        router_bin: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Args::parse().command {
+        Command::Router {
+            url,
+            secret,
+            concurrency,
+            requests,
+            rate,
+        } => {
+            let report = load::run_router(&RouterLoad {
+                url,
+                secret,
+                concurrency,
+                requests,
+                rate,
+            })
+            .await?;
+            println!("{}", report.table_row("router"));
+        }
+        Command::Baseline {
+            amqp_url,
+            concurrency,
+            requests,
+            window,
+        } => {
+            let prefix = format!("lhbench-{}", std::process::id());
+            let options = BaselineOptions {
+                amqp_url,
+                prefix: prefix.clone(),
+                concurrency,
+                requests,
+                window,
+            };
+            let report = load::run_baseline(&options).await;
+            load::delete_bench_topology(&options.amqp_url, &prefix).await;
+            println!("{}", report?.table_row("baseline"));
+        }
+        Command::Bench {
+            amqp_url,
+            concurrency,
+            requests,
+            window,
+            router_bin,
+        } => {
+            let bin = match router_bin {
+                Some(bin) => bin,
+                None => std::env::current_exe()?
+                    .parent()
+                    .context("binary has no directory")?
+                    .join("ledgerhook-router"),
+            };
+            load::bench(
+                &bin,
+                &amqp_url,
+                concurrency,
+                requests,
+                window,
+                Duration::from_secs(30),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Shared code of ledgerhook's end-to-end tests, sandbox and load generator.
+
+pub mod load;

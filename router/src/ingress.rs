@@ -149,13 +149,19 @@ struct Accepted {
     event_ids: Vec<String>,
     ignored: usize,
     handshake: bool,
+    /// Headers a handshake answers with.
+    headers: Vec<(String, String)>,
 }
 
 impl Accepted {
     fn response(&self) -> HttpResponse {
         if self.handshake {
-            // Xero's intent to receive wants an empty 200.
-            return HttpResponse::Ok().finish();
+            // Xero's intent to receive wants an empty 200; a challenge answers in headers.
+            let mut response = HttpResponse::Ok();
+            for header in &self.headers {
+                response.insert_header(header.clone());
+            }
+            return response.finish();
         }
         HttpResponse::Ok().json(json!({ "events": self.event_ids, "ignored": self.ignored }))
     }
@@ -183,6 +189,15 @@ async fn handle(
         tolerance: source.tolerance,
         now: received_at,
     };
+    if let Some(headers) = raw.challenge(source.provider, &keys) {
+        return Ok(Accepted {
+            label: "handshake",
+            event_ids: Vec::new(),
+            ignored: 0,
+            handshake: true,
+            headers,
+        });
+    }
     let verified = raw.verify(source.provider, &keys).inspect_err(|e| {
         state
             .metrics
@@ -276,6 +291,7 @@ async fn handle(
         event_ids: events.iter().map(|e| e.id.to_string()).collect(),
         ignored: normalized.ignored.len(),
         handshake: normalized.handshake,
+        headers: Vec::new(),
     })
 }
 

@@ -293,6 +293,29 @@ async fn xero_intent_to_receive_gets_200_when_signed_and_401_when_not() {
 }
 
 #[tokio::test]
+async fn a_standard_webhooks_challenge_is_answered_in_the_header() {
+    let router = TestRouter::spawn().await;
+    let response = router
+        .client
+        .post(router.url("acme", "flow"))
+        .header("webhook-challenge", "c8f2a1e0-challenge")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    // The value the official library expects (standardwebhooks 1.3.0,
+    // `endpoint_verification_response`) for the spec's test secret.
+    assert_eq!(
+        response
+            .headers()
+            .get("webhook-challenge-response")
+            .and_then(|v| v.to_str().ok()),
+        Some("v1,EdZLL4+/A+y9ydgF0leTX/s9AxHatv+ErxvjL6PXoEM=")
+    );
+    router.finish().await;
+}
+
+#[tokio::test]
 async fn broker_unreachable_is_503_with_retry_after() {
     // Nothing listens on port 1: the publisher never connects.
     let router = TestRouter::spawn_with("amqp://guest:guest@127.0.0.1:1/%2f", 1_048_576).await;

@@ -68,6 +68,19 @@ impl RawWebhook<Unverified> {
         }
     }
 
+    /// A provider's endpoint-verification request (Standard Webhooks' challenge), answered with
+    /// these headers and an empty 200 instead of being verified as a delivery.
+    pub fn challenge(
+        &self,
+        provider: ProviderKind,
+        keys: &Keys<'_>,
+    ) -> Option<Vec<(String, String)>> {
+        match provider {
+            ProviderKind::StandardWebhooks => standard_webhooks::challenge(self, keys),
+            _ => None,
+        }
+    }
+
     /// Checks the signature with the provider's scheme; the only way to a verified webhook.
     pub fn verify(
         self,

@@ -78,6 +78,24 @@ pub(super) fn verify(raw: &RawWebhook<Unverified>, keys: &Keys<'_>) -> Result<()
     keys.check_timestamp(timestamp)
 }
 
+/// Endpoint verification, as the reference libraries implement it (`endpoint_verification_response`):
+/// a request carrying `webhook-challenge` is answered with `webhook-challenge-response:
+/// v1,<base64 HMAC(HMAC(secret, "wev-v1"), challenge)>`, which proves the endpoint holds the
+/// secret without revealing it. While a secret rotates, the newest (last configured) answers.
+pub(super) fn challenge(
+    raw: &RawWebhook<Unverified>,
+    keys: &Keys<'_>,
+) -> Option<Vec<(String, String)>> {
+    let challenge = raw.header("webhook-challenge")?;
+    let secret = keys.each().filter_map(decode_secret).last()?;
+    let verification_key = hmac_sha256(&secret, &[b"wev-v1"]);
+    let response = hmac_sha256(&verification_key, &[challenge.as_bytes()]);
+    Some(vec![(
+        "webhook-challenge-response".to_owned(),
+        format!("v1,{}", STANDARD.encode(response)),
+    )])
+}
+
 /// `whsec_<base64>` (or bare base64) to key bytes. A secret that does not decode, or decodes to
 /// nothing, can verify nothing: it is skipped, and never echoed anywhere.
 fn decode_secret(secret: &[u8]) -> Option<Vec<u8>> {

@@ -54,6 +54,13 @@ provider = "stripe"
 secrets = ["whsec_an_older_secret_being_rotated", "${{STRIPE_SECRET}}"]
 
 [[tenants.sources]]
+id = "flow"
+provider = "standard-webhooks"
+category = "payments"
+system = "billing"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+
+[[tenants.sources]]
 id = "xero"
 provider = "xero"
 secrets = ["${{XERO_KEY}}"]
@@ -99,8 +106,9 @@ impl TestRouter {
         let app = Application::build(config, shutdown.clone())
             .await
             .expect("router binds");
-        let connected = app.wait_for_broker(Duration::from_secs(10)).await;
+        // A test of an unreachable broker must not wait for it.
         if broker_url == amqp_url() {
+            let connected = app.wait_for_broker(Duration::from_secs(10)).await;
             assert!(connected, "router could not reach RabbitMQ at {broker_url}");
         }
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -297,3 +297,34 @@ proptest! {
         let _ = check(&ours(SIG_OLD), BODY.as_bytes(), &[&secret], TS);
     }
 }
+
+// Generated with the official library, standardwebhooks 1.3.0 (PyPI):
+//   Webhook(SPEC_SECRET).endpoint_verification_response("c8f2a1e0-challenge")
+#[test]
+fn a_challenge_is_answered_with_the_libraries_response() {
+    let raw = request(&[("webhook-challenge", "c8f2a1e0-challenge")], b"");
+    let secrets = [
+        SecretString::from(OLD_SECRET.to_owned()),
+        SecretString::from(SPEC_SECRET.to_owned()),
+    ];
+    let keys = Keys {
+        secrets: &secrets,
+        tolerance: Duration::from_secs(300),
+        now: Utc::now(),
+    };
+    let headers = raw
+        .challenge(ProviderKind::StandardWebhooks, &keys)
+        .expect("a challenge is recognised");
+    assert_eq!(
+        headers,
+        vec![(
+            "webhook-challenge-response".to_owned(),
+            "v1,EdZLL4+/A+y9ydgF0leTX/s9AxHatv+ErxvjL6PXoEM=".to_owned()
+        )]
+    );
+    let delivery = request(&[("webhook-id", "x")], b"{}");
+    assert!(delivery
+        .challenge(ProviderKind::StandardWebhooks, &keys)
+        .is_none());
+    assert!(raw.challenge(ProviderKind::Stripe, &keys).is_none());
+}

@@ -61,6 +61,9 @@ enum Command {
         requests: usize,
         #[arg(long, default_value_t = 512)]
         window: usize,
+        /// Alternating baseline/router rounds; the median round's ratio is reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// The router binary; defaults to the one next to this binary.
         #[arg(long)]
         router_bin: Option<PathBuf>,
@@ -96,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
             let prefix = format!("lhbench-{}", std::process::id());
             let options = BaselineOptions {
                 amqp_url,
+                payload: load::canonical_event_like(load::stripe_body(0).len()),
                 prefix: prefix.clone(),
                 concurrency,
                 requests,
@@ -110,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             requests,
             window,
+            rounds,
             router_bin,
         } => {
             let bin = match router_bin {
@@ -125,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
                 concurrency,
                 requests,
                 window,
+                rounds.max(1),
                 Duration::from_secs(30),
             )
             .await?;

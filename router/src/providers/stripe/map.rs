@@ -9,7 +9,6 @@ use ledgerhook_shared::{
     Currency, EventDraft, EventType,
 };
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use super::{
     currency, date, minor_decimal, money, objects::*, stripe_exponent, timestamp, NormalizeError,
@@ -24,7 +23,7 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Reads `data.object` as the Stripe object the event type promises.
     fn object<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, NormalizeError> {
-        T::deserialize(&self.event.data.object).map_err(|e| {
+        serde_json::from_str::<T>(self.event.data.object.get()).map_err(|e| {
             NormalizeError::new(format!(
                 "Stripe {} {}: data.object is not {what}: {e}",
                 self.event.kind, self.event.id
@@ -271,8 +270,7 @@ fn line(l: &StripeLine, cur: Currency) -> Result<InvoiceLine, NormalizeError> {
     let legacy = l
         .price
         .as_ref()
-        .and_then(|p| p.get("unit_amount_decimal"))
-        .and_then(Value::as_str);
+        .and_then(|p| p.unit_amount_decimal.as_deref());
     let unit_price = match stated.or(legacy) {
         Some(text) => minor_decimal(text, cur)?,
         None => amount

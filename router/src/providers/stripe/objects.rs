@@ -2,7 +2,6 @@
 //! fields in later API versions never break parsing.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct StripeEvent {
@@ -16,7 +15,8 @@ pub(super) struct StripeEvent {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct EventData {
-    pub(super) object: Value,
+    /// Kept as raw JSON and parsed once, into the type the event type promises.
+    pub(super) object: Box<serde_json::value::RawValue>,
 }
 
 /// A reference Stripe sends as an id, or as the object when it was expanded.
@@ -80,7 +80,12 @@ pub(super) struct StripeLine {
     pub(super) amount: i64,
     pub(super) pricing: Option<Pricing>,
     /// Before API 2025-03-31 lines embed the whole price object.
-    pub(super) price: Option<Value>,
+    pub(super) price: Option<LegacyPrice>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LegacyPrice {
+    pub(super) unit_amount_decimal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -601,3 +601,47 @@ access_token = "unused"
 "#
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(ms: &[u64]) -> Report {
+        let mut latencies: Vec<Duration> = ms.iter().map(|m| Duration::from_millis(*m)).collect();
+        latencies.sort_unstable();
+        Report {
+            ok: ms.len(),
+            failed: 0,
+            elapsed: Duration::from_secs(2),
+            latencies,
+        }
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let r = report(&(1..=100).collect::<Vec<_>>());
+        assert_eq!(r.percentile(50.0), Duration::from_millis(50));
+        assert_eq!(r.percentile(99.0), Duration::from_millis(99));
+        assert_eq!(r.percentile(100.0), Duration::from_millis(100));
+        assert_eq!(report(&[7]).percentile(99.0), Duration::from_millis(7));
+        assert_eq!(report(&[]).percentile(50.0), Duration::ZERO);
+        assert_eq!(r.rate(), 50.0);
+    }
+
+    #[test]
+    fn the_stripe_body_is_signed_as_stripe_signs() {
+        let body = stripe_body(3);
+        let header = stripe_signature("whsec_x", &body);
+        let (t, v1) = header
+            .strip_prefix("t=")
+            .and_then(|h| h.split_once(",v1="))
+            .expect("t=...,v1=...");
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_x").expect("key");
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(&body);
+        assert_eq!(v1, hex::encode(mac.finalize().into_bytes()));
+        let event: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(event["type"], "invoice.paid");
+        assert_ne!(stripe_body(4), body, "every request is a distinct event");
+    }
+}

@@ -6,6 +6,7 @@ pub mod config;
 pub mod event;
 pub mod model;
 pub mod money;
+pub mod store;
 pub mod telemetry;
 
 pub use event::{Category, Event, EventDraft, EventType, Origin};

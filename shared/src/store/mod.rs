@@ -1,0 +1,331 @@
+//! The PostgreSQL store: inbox and journal, links between systems' ids, entity versions,
+//! ledgerhook's own writes (for echo suppression), OAuth token sets and dead letters.
+//!
+//! Functions take any `GenericClient`, so the worker runs a whole apply (lock, check, write,
+//! record) in one transaction and commits it before acking the message.
+
+mod migrate;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+pub use deadpool_postgres::{Object as Client, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    #[error("invalid store URL: {0}")]
+    Url(String),
+}
+
+/// A pool of connections to the store.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("status", &self.pool.status())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Connects with at most `max_connections` and applies pending migrations. Several processes
+    /// starting at once are safe: migrations run under an advisory lock.
+    pub async fn connect(url: &SecretString, max_connections: usize) -> Result<Store, StoreError> {
+        let config: tokio_postgres::Config = url
+            .expose_secret()
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Url(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(2))
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .create_timeout(Some(std::time::Duration::from_secs(5)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let store = Store { pool };
+        migrate::run(&mut store.client().await?).await?;
+        Ok(store)
+    }
+
+    pub async fn client(&self) -> Result<Client, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Whether the store answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        match self.client().await {
+            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Serializes work on one entity across every worker process until the transaction ends.
+pub async fn lock_entity(tx: &impl GenericClient, key: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&key],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the inbox holds for an event already handled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRecord {
+    pub status: String,
+    pub target_id: Option<String>,
+}
+
+pub async fn inbox_get(
+    c: &impl GenericClient,
+    destination: &str,
+    key: &str,
+) -> Result<Option<InboxRecord>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT status, target_id FROM inbox WHERE destination = $1 AND idempotency_key = $2",
+            &[&destination, &key],
+        )
+        .await?;
+    Ok(row.map(|r| InboxRecord {
+        status: r.get(0),
+        target_id: r.get(1),
+    }))
+}
+
+/// One handled event, for the inbox and the journal.
+#[derive(Debug, Clone)]
+pub struct Handled<'a> {
+    pub destination: &'a str,
+    pub idempotency_key: &'a str,
+    pub event_id: Uuid,
+    pub tenant: &'a str,
+    pub source: &'a str,
+    pub event_type: &'a str,
+    pub subject: &'a str,
+    pub invoice_number: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+    /// applied | suppressed | skipped
+    pub status: &'a str,
+    pub target_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+/// Records the outcome in the inbox (so a redelivery is recognised) and in the journal.
+pub async fn inbox_record(c: &impl GenericClient, h: &Handled<'_>) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO inbox (destination, idempotency_key, event_id, tenant, source, event_type, subject,
+                            status, target_id, detail, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (destination, idempotency_key) DO UPDATE
+           SET status = EXCLUDED.status, target_id = EXCLUDED.target_id, detail = EXCLUDED.detail,
+               event_id = EXCLUDED.event_id, applied_at = now()",
+        &[
+            &h.destination,
+            &h.idempotency_key,
+            &h.event_id,
+            &h.tenant,
+            &h.source,
+            &h.event_type,
+            &h.subject,
+            &h.status,
+            &h.target_id,
+            &h.detail,
+            &h.received_at,
+        ],
+    )
+    .await?;
+    journal(c, h.tenant, Some(h), h.status, h.target_id, h.detail).await
+}
+
+/// Appends a journal line; `event` is absent for steps not tied to one event.
+pub async fn journal(
+    c: &impl GenericClient,
+    tenant: &str,
+    event: Option<&Handled<'_>>,
+    step: &str,
+    target_id: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO journal (tenant, destination, event_id, idempotency_key, event_type, subject,
+                              invoice_number, step, target_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &tenant,
+            &event.map(|e| e.destination),
+            &event.map(|e| e.event_id),
+            &event.map(|e| e.idempotency_key),
+            &event.map(|e| e.event_type),
+            &event.map(|e| e.subject),
+            &event.and_then(|e| e.invoice_number),
+            &step,
+            &target_id,
+            &detail,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The id in `other_system` linked to `id` in `system`.
+pub async fn link_get(
+    c: &impl GenericClient,
+    tenant: &str,
+    entity: &str,
+    system: &str,
+    id: &str,
+    other_system: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT other_id FROM links
+             WHERE tenant = $1 AND entity = $2 AND system = $3 AND id = $4 AND other_system = $5",
+            &[&tenant, &entity, &system, &id, &other_system],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Links two ids of the same entity, in both directions; the newest link wins.
+pub async fn link_put(
+    c: &impl GenericClient,
+    tenant: &str,
+    entity: &str,
+    a: (&str, &str),
+    b: (&str, &str),
+) -> Result<(), StoreError> {
+    for ((system, id), (other_system, other_id)) in [(a, b), (b, a)] {
+        c.execute(
+            "INSERT INTO links (tenant, entity, system, id, other_system, other_id)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant, entity, system, id, other_system) DO UPDATE SET other_id = EXCLUDED.other_id",
+            &[&tenant, &entity, &system, &id, &other_system, &other_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records `version` for a source object and says whether it is new: false when a version at
+/// least as new was already applied, so the caller drops the stale event.
+pub async fn version_advance(
+    c: &impl GenericClient,
+    tenant: &str,
+    system: &str,
+    entity: &str,
+    id: &str,
+    version: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let row = c
+        .query_opt(
+            "INSERT INTO entity_versions (tenant, system, entity, id, version)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, system, entity, id) DO UPDATE SET version = EXCLUDED.version
+               WHERE entity_versions.version < EXCLUDED.version
+             RETURNING version",
+            &[&tenant, &system, &entity, &id, &version],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Remembers what ledgerhook wrote to an object, summarised by `fingerprint`.
+pub async fn write_record(
+    c: &impl GenericClient,
+    tenant: &str,
+    system: &str,
+    entity: &str,
+    id: &str,
+    fingerprint: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO writes (tenant, system, entity, id, fingerprint) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant, system, entity, id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, written_at = now()",
+        &[&tenant, &system, &entity, &id, &fingerprint],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the object's current state is exactly what ledgerhook last wrote to it: then the
+/// webhook about it is the echo of that write.
+pub async fn is_own_write(
+    c: &impl GenericClient,
+    tenant: &str,
+    system: &str,
+    entity: &str,
+    id: &str,
+    fingerprint: &str,
+) -> Result<bool, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT 1 FROM writes WHERE tenant = $1 AND system = $2 AND entity = $3 AND id = $4 AND fingerprint = $5",
+            &[&tenant, &system, &entity, &id, &fingerprint],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A dead letter as it is first recorded.
+#[derive(Debug, Clone)]
+pub struct NewDeadLetter<'a> {
+    pub destination: &'a str,
+    pub tenant: &'a str,
+    pub source: &'a str,
+    pub event_type: &'a str,
+    pub event_id: Option<Uuid>,
+    pub subject: Option<&'a str>,
+    pub event: &'a serde_json::Value,
+    pub reason_class: &'a str,
+    pub reason: &'a str,
+    pub attempts: &'a serde_json::Value,
+}
+
+pub async fn dead_letter_insert(
+    c: &impl GenericClient,
+    d: &NewDeadLetter<'_>,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::now_v7();
+    c.execute(
+        "INSERT INTO dead_letters (id, destination, tenant, source, event_type, event_id, subject, event,
+                                   reason_class, reason, attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &id,
+            &d.destination,
+            &d.tenant,
+            &d.source,
+            &d.event_type,
+            &d.event_id,
+            &d.subject,
+            d.event,
+            &d.reason_class,
+            &d.reason,
+            d.attempts,
+        ],
+    )
+    .await?;
+    Ok(id)
+}

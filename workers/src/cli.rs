@@ -1,0 +1,90 @@
+//! The entry point both worker binaries share: config, store, clients, consume until SIGTERM.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use ledgerhook_shared::{broker::Destination, config, store::Store, telemetry};
+use tokio_util::sync::CancellationToken;
+
+use crate::{runtime, sync::Worker, targets};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Events applied at once by this process (and the broker prefetch).
+    #[arg(long, default_value_t = runtime::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+}
+
+pub async fn main(destination: Destination) -> anyhow::Result<()> {
+    let service = match destination {
+        Destination::Accounting => "ledgerhook-accounting-worker",
+        Destination::Crm => "ledgerhook-crm-worker",
+    };
+    telemetry::init(service);
+    let args = Args::parse();
+    let path = config::config_path(args.config.as_deref())?;
+    let config = config::load_file(&path, &config::env_vars())
+        .with_context(|| format!("loading {}", path.display()))?;
+    let tenants = targets::build(&config)?;
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        signal.cancel();
+    });
+    let store = connect_store(&config, args.concurrency, &shutdown).await?;
+    let worker = Arc::new(Worker::new(destination, &config, store, tenants));
+    tracing::info!(service, "started");
+    runtime::run(worker.clone(), args.concurrency.max(1), shutdown).await;
+    let [applied, suppressed, skipped, retried, dead] = worker.metrics().snapshot();
+    tracing::info!(
+        applied,
+        suppressed,
+        skipped,
+        retried,
+        dead_lettered = dead,
+        "stopped"
+    );
+    Ok(())
+}
+
+/// Waits for the store at start rather than failing: it may come up after the worker.
+async fn connect_store(
+    config: &config::Config,
+    concurrency: usize,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Store> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match Store::connect(&config.store.url, concurrency + 4).await {
+            Ok(store) => return Ok(store),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "store unavailable")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => anyhow::bail!("stopped before the store was reachable"),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received; draining"),
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received; draining"),
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The sync rules: what each canonical event means for the destination system, applied exactly
+//! once in effect. Every apply runs in one store transaction: lock the entity, check the inbox,
+//! guard the version, recognise echoes, write to the target, record links and the outcome.
+
+mod to_accounting;
+mod to_crm;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use ledgerhook_shared::{
+    broker::{Destination, Topology},
+    config::Config,
+    model::Invoice,
+    store::{self, Handled, NewDeadLetter, Store, StoreError},
+    Event,
+};
+use secrecy::SecretString;
+
+use crate::{
+    connectors::ApplyError,
+    targets::{AccountingTarget, CrmTarget},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("transient: {reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("permanent: {reason}")]
+    Permanent { reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ApplyError> for SyncError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Transient {
+                reason,
+                retry_after,
+            } => SyncError::Transient {
+                reason,
+                retry_after,
+            },
+            ApplyError::Permanent { reason } => SyncError::Permanent { reason },
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for SyncError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        SyncError::Store(StoreError::Db(e))
+    }
+}
+
+impl SyncError {
+    pub(crate) fn transient(reason: impl Into<String>) -> Self {
+        SyncError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn permanent(reason: impl Into<String>) -> Self {
+        SyncError::Permanent {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What happened to an event that did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// applied | suppressed | skipped
+    pub status: &'static str,
+    pub target_id: Option<String>,
+    pub detail: Option<String>,
+    pub invoice_number: Option<String>,
+}
+
+impl Outcome {
+    pub(crate) fn applied(target_id: impl Into<String>, number: Option<&str>) -> Self {
+        Outcome {
+            status: "applied",
+            target_id: Some(target_id.into()),
+            detail: None,
+            invoice_number: number.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn skipped(detail: impl Into<String>) -> Self {
+        Outcome {
+            status: "skipped",
+            target_id: None,
+            detail: Some(detail.into()),
+            invoice_number: None,
+        }
+    }
+
+    pub(crate) fn suppressed(detail: impl Into<String>) -> Self {
+        Outcome {
+            status: "suppressed",
+            target_id: None,
+            detail: Some(detail.into()),
+            invoice_number: None,
+        }
+    }
+}
+
+/// The tenant's two systems, as clients.
+#[derive(Debug)]
+pub struct TenantTargets {
+    pub accounting: Option<AccountingTarget>,
+    pub crm: Option<CrmTarget>,
+}
+
+/// One worker process's state: which destination it serves, the store, the tenants' clients.
+#[derive(Debug)]
+pub struct Worker {
+    destination: Destination,
+    topology: Topology,
+    broker_url: SecretString,
+    store: Store,
+    tenants: HashMap<String, Arc<TenantTargets>>,
+    metrics: crate::metrics::WorkerMetrics,
+}
+
+impl Worker {
+    pub fn new(
+        destination: Destination,
+        config: &Config,
+        store: Store,
+        tenants: HashMap<String, Arc<TenantTargets>>,
+    ) -> Self {
+        Worker {
+            destination,
+            topology: Topology::new(config.broker.prefix.clone()),
+            broker_url: config.broker.url.clone(),
+            store,
+            tenants,
+            metrics: crate::metrics::WorkerMetrics::default(),
+        }
+    }
+
+    pub fn destination(&self) -> Destination {
+        self.destination
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn broker_url(&self) -> &SecretString {
+        &self.broker_url
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::WorkerMetrics {
+        &self.metrics
+    }
+
+    /// Applies one event in one transaction; the caller acks only after this returns `Ok`.
+    pub async fn apply(&self, event: &Event) -> Result<Outcome, SyncError> {
+        let targets = self.tenants.get(&event.tenant).cloned().ok_or_else(|| {
+            SyncError::permanent(format!("tenant `{}` is not configured", event.tenant))
+        })?;
+        let mut client = self.store.client().await?;
+        let tx = client.transaction().await?;
+        // Redeliveries and racing workers for one event all take this lock first.
+        let destination = self.destination.as_str();
+        store::lock_entity(&tx, &format!("{destination}/{}", event.idempotencykey)).await?;
+        if let Some(done) = store::inbox_get(&tx, destination, &event.idempotencykey).await? {
+            tx.commit().await?;
+            return Ok(Outcome {
+                status: "skipped",
+                target_id: done.target_id,
+                detail: Some(format!("already {}", done.status)),
+                invoice_number: None,
+            });
+        }
+        let ctx = Ctx {
+            tx: &tx,
+            event,
+            tenant: &event.tenant,
+        };
+        let outcome = match self.destination {
+            Destination::Accounting => to_accounting::apply(&ctx, &targets).await?,
+            Destination::Crm => to_crm::apply(&ctx, &targets).await?,
+        };
+        store::inbox_record(&tx, &self.handled(event, &outcome)).await?;
+        tx.commit().await?;
+        self.metrics.count(outcome.status);
+        Ok(outcome)
+    }
+
+    fn handled<'a>(&'a self, event: &'a Event, outcome: &'a Outcome) -> Handled<'a> {
+        Handled {
+            destination: self.destination.as_str(),
+            idempotency_key: &event.idempotencykey,
+            event_id: event.id,
+            tenant: &event.tenant,
+            source: &event.source,
+            event_type: event.kind.as_str(),
+            subject: &event.subject,
+            invoice_number: outcome.invoice_number.as_deref(),
+            received_at: event.receivedat,
+            status: outcome.status,
+            target_id: outcome.target_id.as_deref(),
+            detail: outcome.detail.as_deref(),
+        }
+    }
+
+    /// Journals a transient failure; best effort, since the retry itself is what matters.
+    pub async fn note_retry(&self, event: &Event, reason: &str) {
+        self.metrics.count("retried");
+        let outcome = Outcome {
+            status: "retried",
+            target_id: None,
+            detail: Some(reason.to_owned()),
+            invoice_number: None,
+        };
+        if let Ok(client) = self.store.client().await {
+            let _ = store::journal(
+                &client,
+                &event.tenant,
+                Some(&self.handled(event, &outcome)),
+                "retried",
+                None,
+                Some(reason),
+            )
+            .await;
+        }
+    }
+
+    /// Keeps the whole event with the reason; it is never deleted by the system.
+    pub async fn dead_letter(&self, event: &Event, reason: &str) -> Result<(), StoreError> {
+        let client = self.store.client().await?;
+        let json = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+        let attempts = serde_json::json!([{ "at": chrono::Utc::now(), "error": reason }]);
+        store::dead_letter_insert(
+            &client,
+            &NewDeadLetter {
+                destination: self.destination.as_str(),
+                tenant: &event.tenant,
+                source: &event.source,
+                event_type: event.kind.as_str(),
+                event_id: Some(event.id),
+                subject: Some(&event.subject),
+                event: &json,
+                reason_class: "permanent",
+                reason,
+                attempts: &attempts,
+            },
+        )
+        .await?;
+        let outcome = Outcome {
+            status: "dead_lettered",
+            target_id: None,
+            detail: Some(reason.to_owned()),
+            invoice_number: None,
+        };
+        store::journal(
+            &client,
+            &event.tenant,
+            Some(&self.handled(event, &outcome)),
+            "dead_lettered",
+            None,
+            Some(reason),
+        )
+        .await?;
+        self.metrics.count("dead_lettered");
+        Ok(())
+    }
+
+    /// A message that is not even a canonical event, kept whole as text.
+    pub async fn dead_letter_raw(&self, body: &[u8], reason: &str) -> Result<(), StoreError> {
+        let client = self.store.client().await?;
+        let json = serde_json::json!({ "raw": String::from_utf8_lossy(body) });
+        store::dead_letter_insert(
+            &client,
+            &NewDeadLetter {
+                destination: self.destination.as_str(),
+                tenant: "",
+                source: "",
+                event_type: "",
+                event_id: None,
+                subject: None,
+                event: &json,
+                reason_class: "permanent",
+                reason,
+                attempts: &serde_json::json!([]),
+            },
+        )
+        .await?;
+        self.metrics.count("dead_lettered");
+        Ok(())
+    }
+}
+
+/// What a rule needs: the open transaction and the event.
+pub(crate) struct Ctx<'a> {
+    pub tx: &'a store::Transaction<'a>,
+    pub event: &'a Event,
+    pub tenant: &'a str,
+}
+
+/// A short summary of an invoice's synced state. ledgerhook records it for each write, and a
+/// webhook whose fetched state has the same summary is the echo of that write.
+pub(crate) fn fingerprint(invoice: &Invoice) -> String {
+    format!(
+        "{}|{:?}|{}|{}",
+        invoice.number.as_deref().unwrap_or(""),
+        invoice.status,
+        invoice.total.amount.normalize(),
+        invoice.total.currency
+    )
+}

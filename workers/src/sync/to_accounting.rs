@@ -1,0 +1,464 @@
+//! Rules for the accounting worker: CRM invoices and customers become accounting invoices and
+//! customers; payments are recorded against the matching accounting invoice.
+
+use ledgerhook_shared::{
+    model::{CanonicalObject, Customer, Invoice, InvoiceStatus},
+    store, Category, EventType,
+};
+
+use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
+use crate::{
+    connectors::{AccountingApi, CrmApi, PaymentDraft, RemoteCustomer, RemoteInvoice},
+    targets::{AccountingTarget, CrmTarget},
+};
+
+pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
+    let Some(accounting) = &targets.accounting else {
+        return Err(SyncError::permanent(format!(
+            "tenant `{}` has no accounting system configured",
+            ctx.tenant
+        )));
+    };
+    match (accounting, &targets.crm) {
+        (AccountingTarget::Xero(acct), Some(CrmTarget::Hubspot(crm))) => {
+            rules(ctx, acct, "xero", Some((crm, "hubspot"))).await
+        }
+        (AccountingTarget::Xero(acct), None) => {
+            rules(
+                ctx,
+                acct,
+                "xero",
+                None::<(&crate::connectors::hubspot::HubspotClient, &str)>,
+            )
+            .await
+        }
+    }
+}
+
+async fn rules<A: AccountingApi, C: CrmApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+    crm: Option<(&C, &str)>,
+) -> Result<Outcome, SyncError> {
+    let event = ctx.event;
+    match (event.category, event.kind) {
+        (Category::Crm, EventType::CustomerUpserted) => {
+            let customer = match &event.data {
+                Some(CanonicalObject::Customer(c)) => c.clone(),
+                _ => match crm {
+                    Some((crm, _)) => match crm.get_customer(&event.subject).await? {
+                        Some(c) => c,
+                        None => {
+                            return Ok(Outcome::skipped("the customer no longer exists in the CRM"))
+                        }
+                    },
+                    None => {
+                        return Err(SyncError::permanent(
+                            "a thin CRM event needs the tenant's CRM configured",
+                        ))
+                    }
+                },
+            };
+            let crm_system = crm.map(|(_, s)| s).unwrap_or(event.system.as_str());
+            let remote = customer_for(ctx, acct, acct_system, crm_system, &customer).await?;
+            Ok(Outcome::applied(remote.id, None))
+        }
+        (Category::Crm, kind) if is_invoice(kind) => crm_invoice(ctx, acct, acct_system, crm).await,
+        (Category::Payments, EventType::InvoicePaid | EventType::PaymentSucceeded) => {
+            payment(ctx, acct, acct_system).await
+        }
+        (Category::Payments, EventType::PaymentRefunded) => Err(SyncError::permanent(
+            "refunds are not synced to accounting yet; record this refund by hand",
+        )),
+        (_, kind) => Ok(Outcome::skipped(format!(
+            "{} from {} is not applied to accounting",
+            kind, event.category
+        ))),
+    }
+}
+
+fn is_invoice(kind: EventType) -> bool {
+    matches!(
+        kind,
+        EventType::InvoiceCreated
+            | EventType::InvoiceUpdated
+            | EventType::InvoicePaid
+            | EventType::InvoiceVoided
+            | EventType::InvoiceDeleted
+    )
+}
+
+/// A CRM invoice, created or updated in accounting (voided when the CRM voided or deleted it).
+async fn crm_invoice<A: AccountingApi, C: CrmApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+    crm: Option<(&C, &str)>,
+) -> Result<Outcome, SyncError> {
+    let event = ctx.event;
+    let crm_system = crm.map(|(_, s)| s).unwrap_or(event.system.as_str());
+    // Every event about this CRM invoice waits for the one before it.
+    store::lock_entity(
+        ctx.tx,
+        &format!("{}/invoice/{crm_system}/{}", ctx.tenant, event.subject),
+    )
+    .await?;
+    let invoice = match (&event.data, crm) {
+        (Some(CanonicalObject::Invoice(i)), _) => Some(i.clone()),
+        (_, Some((crm, _))) => crm.get_invoice(&event.subject).await?.map(|r| r.invoice),
+        (_, None) => {
+            return Err(SyncError::permanent(
+                "a thin CRM event needs the tenant's CRM configured",
+            ))
+        }
+    };
+    let Some(invoice) = invoice else {
+        if event.kind == EventType::InvoiceDeleted {
+            return void_linked(ctx, acct, acct_system, crm_system).await;
+        }
+        return Ok(Outcome::skipped("the invoice no longer exists in the CRM"));
+    };
+    if store::is_own_write(
+        ctx.tx,
+        ctx.tenant,
+        crm_system,
+        "invoice",
+        &invoice.id,
+        &fingerprint(&invoice),
+    )
+    .await?
+    {
+        return Ok(Outcome::suppressed(
+            "echo of ledgerhook's own write to the CRM",
+        ));
+    }
+    let version = invoice.updated_at.unwrap_or(event.time);
+    if !store::version_advance(
+        ctx.tx,
+        ctx.tenant,
+        crm_system,
+        "invoice",
+        &invoice.id,
+        version,
+    )
+    .await?
+    {
+        return Ok(Outcome::skipped(
+            "a newer version of this invoice was already applied",
+        ));
+    }
+    let Some(number) = invoice.number.clone() else {
+        return Err(SyncError::permanent(
+            "the CRM invoice has no invoice number to match on",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    let existing = find_invoice(ctx, acct, acct_system, crm_system, &invoice.id, &number).await?;
+    let result = match existing {
+        Some(existing)
+            if matches!(
+                existing.invoice.status,
+                InvoiceStatus::Paid | InvoiceStatus::Void
+            ) =>
+        {
+            // Accounting does not let a paid or voided invoice change; the CRM catches up instead.
+            existing
+        }
+        Some(existing)
+            if matches!(invoice.status, InvoiceStatus::Void | InvoiceStatus::Deleted) =>
+        {
+            acct.void_invoice(&existing).await?
+        }
+        Some(existing) => {
+            let customer =
+                customer_for(ctx, acct, acct_system, crm_system, &customer_of(&invoice)).await?;
+            acct.update_invoice(&existing, &invoice, &customer.id)
+                .await?
+        }
+        None if matches!(invoice.status, InvoiceStatus::Void | InvoiceStatus::Deleted) => {
+            return Ok(Outcome::skipped(
+                "a voided invoice that accounting never had",
+            ));
+        }
+        None => {
+            let customer =
+                customer_for(ctx, acct, acct_system, crm_system, &customer_of(&invoice)).await?;
+            // Keyed by the CRM invoice, so every event about it creates at most one invoice.
+            let key = format!("ledgerhook-inv-{}-{crm_system}-{}", ctx.tenant, invoice.id);
+            acct.create_invoice(&invoice, &customer.id, &key).await?
+        }
+    };
+    store::link_put(
+        ctx.tx,
+        ctx.tenant,
+        "invoice",
+        (crm_system, &invoice.id),
+        (acct_system, result.id()),
+    )
+    .await?;
+    store::write_record(
+        ctx.tx,
+        ctx.tenant,
+        acct_system,
+        "invoice",
+        result.id(),
+        &fingerprint(&result.invoice),
+    )
+    .await?;
+    Ok(Outcome::applied(result.id(), Some(&number)))
+}
+
+async fn void_linked<A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+    crm_system: &str,
+) -> Result<Outcome, SyncError> {
+    let Some(id) = store::link_get(
+        ctx.tx,
+        ctx.tenant,
+        "invoice",
+        crm_system,
+        &ctx.event.subject,
+        acct_system,
+    )
+    .await?
+    else {
+        return Ok(Outcome::skipped(
+            "a deleted CRM invoice that accounting never had",
+        ));
+    };
+    let Some(existing) = acct.get_invoice(&id).await? else {
+        return Ok(Outcome::skipped(
+            "the linked accounting invoice no longer exists",
+        ));
+    };
+    if matches!(
+        existing.invoice.status,
+        InvoiceStatus::Void | InvoiceStatus::Paid
+    ) {
+        return Ok(Outcome::skipped("the accounting invoice is already closed"));
+    }
+    let result = acct.void_invoice(&existing).await?;
+    store::write_record(
+        ctx.tx,
+        ctx.tenant,
+        acct_system,
+        "invoice",
+        result.id(),
+        &fingerprint(&result.invoice),
+    )
+    .await?;
+    Ok(Outcome::applied(
+        result.id(),
+        result.invoice.number.as_deref(),
+    ))
+}
+
+/// A payment, recorded once against the accounting invoice with the same number.
+async fn payment<A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+) -> Result<Outcome, SyncError> {
+    let event = ctx.event;
+    let (number, paid_ref, amount, date) = match &event.data {
+        Some(CanonicalObject::Invoice(i)) => (
+            i.number.clone(),
+            i.id.clone(),
+            i.amount_paid.unwrap_or(i.total),
+            event.time.date_naive(),
+        ),
+        Some(CanonicalObject::Payment(p)) => (
+            p.invoice_number.clone(),
+            p.invoice_id.clone().unwrap_or_else(|| p.id.clone()),
+            p.amount,
+            p.paid_at.unwrap_or(event.time).date_naive(),
+        ),
+        _ => {
+            return Err(SyncError::permanent(
+                "a payment event without its payment or invoice",
+            ))
+        }
+    };
+    let Some(number) = number else {
+        return Ok(Outcome::skipped(
+            "the payment is not for an invoice ledgerhook can match",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    // Stripe reports one payment as invoice.paid and payment_intent.succeeded: both carry the
+    // Stripe invoice id, which is what the recorded payment is linked by.
+    if let Some(done) = store::link_get(
+        ctx.tx,
+        ctx.tenant,
+        "payment",
+        &event.system,
+        &paid_ref,
+        acct_system,
+    )
+    .await?
+    {
+        return Ok(Outcome {
+            status: "skipped",
+            target_id: Some(done),
+            detail: Some("this payment is already recorded".into()),
+            invoice_number: Some(number),
+        });
+    }
+    let Some(invoice) = acct.find_invoice_by_number(&number).await? else {
+        return Err(SyncError::transient(format!(
+            "invoice {number} is not in accounting yet"
+        )));
+    };
+    let due = invoice.invoice.amount_due.unwrap_or(invoice.invoice.total);
+    if invoice.invoice.status == InvoiceStatus::Paid || due.amount.is_zero() {
+        return Ok(Outcome {
+            status: "skipped",
+            target_id: Some(invoice.id().to_owned()),
+            detail: Some("the invoice is already paid in accounting".into()),
+            invoice_number: Some(number),
+        });
+    }
+    if invoice.invoice.status == InvoiceStatus::Void {
+        return Err(SyncError::permanent(format!(
+            "invoice {number} is voided in accounting; the payment needs a person"
+        )));
+    }
+    if amount.currency != due.currency {
+        return Err(SyncError::permanent(format!(
+            "payment in {} for invoice {number} in {}",
+            amount.currency, due.currency
+        )));
+    }
+    // Never more than is due: accounting refuses overpayments, and a partial is what it is.
+    let amount = if amount.amount > due.amount {
+        due
+    } else {
+        amount
+    };
+    let draft = PaymentDraft {
+        amount,
+        date,
+        reference: paid_ref.clone(),
+    };
+    let key = format!("ledgerhook-pay-{}-{}-{paid_ref}", ctx.tenant, event.system);
+    let payment_id = acct.record_payment(&invoice, &draft, &key).await?;
+    store::link_put(
+        ctx.tx,
+        ctx.tenant,
+        "payment",
+        (&event.system, &paid_ref),
+        (acct_system, &payment_id),
+    )
+    .await?;
+    // The accounting webhook this payment causes must not bounce back as a CRM change.
+    if let Some(after) = acct.get_invoice(invoice.id()).await? {
+        store::write_record(
+            ctx.tx,
+            ctx.tenant,
+            acct_system,
+            "invoice",
+            after.id(),
+            &fingerprint(&after.invoice),
+        )
+        .await?;
+    }
+    Ok(Outcome::applied(payment_id, Some(&number)))
+}
+
+async fn find_invoice<A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+    crm_system: &str,
+    crm_id: &str,
+    number: &str,
+) -> Result<Option<RemoteInvoice>, SyncError> {
+    if let Some(id) = store::link_get(
+        ctx.tx,
+        ctx.tenant,
+        "invoice",
+        crm_system,
+        crm_id,
+        acct_system,
+    )
+    .await?
+    {
+        if let Some(found) = acct.get_invoice(&id).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(acct.find_invoice_by_number(number).await?)
+}
+
+fn customer_of(invoice: &Invoice) -> Customer {
+    Customer {
+        id: invoice.customer.id.clone().unwrap_or_default(),
+        name: invoice.customer.name.clone(),
+        email: invoice.customer.email.clone(),
+        ..Customer::default()
+    }
+}
+
+/// The accounting customer for a CRM customer: by link, else email, else name, else created.
+async fn customer_for<A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    acct: &A,
+    acct_system: &str,
+    crm_system: &str,
+    customer: &Customer,
+) -> Result<RemoteCustomer, SyncError> {
+    if !customer.id.is_empty() {
+        if let Some(id) = store::link_get(
+            ctx.tx,
+            ctx.tenant,
+            "customer",
+            crm_system,
+            &customer.id,
+            acct_system,
+        )
+        .await?
+        {
+            return Ok(RemoteCustomer {
+                id,
+                name: customer.name.clone(),
+                email: customer.email.clone(),
+            });
+        }
+    }
+    if customer.email.is_none() && customer.name.is_none() {
+        return Err(SyncError::permanent(
+            "the invoice's customer has neither email nor name to match on",
+        ));
+    }
+    let lock = customer
+        .email
+        .as_deref()
+        .or(customer.name.as_deref())
+        .unwrap_or_default()
+        .to_lowercase();
+    store::lock_entity(ctx.tx, &format!("{}/customer/{lock}", ctx.tenant)).await?;
+    let remote = match acct
+        .find_customer(customer.email.as_deref(), customer.name.as_deref())
+        .await?
+    {
+        Some(found) => found,
+        None => {
+            let key = format!("ledgerhook-cust-{}-{crm_system}-{lock}", ctx.tenant);
+            acct.create_customer(customer, &key).await?
+        }
+    };
+    if !customer.id.is_empty() {
+        store::link_put(
+            ctx.tx,
+            ctx.tenant,
+            "customer",
+            (crm_system, &customer.id),
+            (acct_system, &remote.id),
+        )
+        .await?;
+    }
+    Ok(remote)
+}

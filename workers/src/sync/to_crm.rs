@@ -1,0 +1,296 @@
+//! Rules for the CRM worker: accounting invoices and customers become CRM invoices and
+//! contacts; payments mark the CRM invoice paid.
+
+use ledgerhook_shared::{
+    model::{CanonicalObject, Customer, Invoice, InvoiceStatus},
+    store, Category, EventType,
+};
+
+use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
+use crate::{
+    connectors::{AccountingApi, CrmApi, RemoteInvoice},
+    targets::{AccountingTarget, CrmTarget},
+};
+
+pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
+    let Some(crm) = &targets.crm else {
+        return Err(SyncError::permanent(format!(
+            "tenant `{}` has no CRM configured",
+            ctx.tenant
+        )));
+    };
+    match (crm, &targets.accounting) {
+        (CrmTarget::Hubspot(crm), Some(AccountingTarget::Xero(acct))) => {
+            rules(ctx, crm, "hubspot", Some((acct, "xero"))).await
+        }
+        (CrmTarget::Hubspot(crm), None) => {
+            rules(
+                ctx,
+                crm,
+                "hubspot",
+                None::<(&crate::connectors::xero::XeroClient, &str)>,
+            )
+            .await
+        }
+    }
+}
+
+async fn rules<C: CrmApi, A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    crm: &C,
+    crm_system: &str,
+    acct: Option<(&A, &str)>,
+) -> Result<Outcome, SyncError> {
+    let event = ctx.event;
+    match (event.category, event.kind) {
+        (Category::Accounting, EventType::CustomerUpserted) => {
+            let customer = match (&event.data, acct) {
+                (Some(CanonicalObject::Customer(c)), _) => c.clone(),
+                (_, Some((acct, _))) => match acct.get_customer(&event.subject).await? {
+                    Some(c) => c,
+                    None => {
+                        return Ok(Outcome::skipped(
+                            "the customer no longer exists in accounting",
+                        ))
+                    }
+                },
+                (_, None) => {
+                    return Err(SyncError::permanent(
+                        "a thin accounting event needs the tenant's accounting configured",
+                    ))
+                }
+            };
+            let remote = crm.upsert_customer(&customer).await?;
+            let acct_system = acct.map(|(_, s)| s).unwrap_or(event.system.as_str());
+            store::link_put(
+                ctx.tx,
+                ctx.tenant,
+                "customer",
+                (acct_system, &customer.id),
+                (crm_system, &remote.id),
+            )
+            .await?;
+            Ok(Outcome::applied(remote.id, None))
+        }
+        (Category::Accounting, EventType::PaymentSucceeded) => {
+            let payment = match (&event.data, acct) {
+                (Some(CanonicalObject::Payment(p)), _) => p.clone(),
+                (_, Some((acct, _))) => match acct.get_payment(&event.subject).await? {
+                    Some(p) => p,
+                    None => {
+                        return Ok(Outcome::skipped(
+                            "the payment no longer exists in accounting",
+                        ))
+                    }
+                },
+                (_, None) => {
+                    return Err(SyncError::permanent(
+                        "a thin accounting event needs the tenant's accounting configured",
+                    ))
+                }
+            };
+            mark_paid(ctx, crm, crm_system, payment.invoice_number.as_deref()).await
+        }
+        (Category::Accounting, kind) if is_invoice(kind) => {
+            accounting_invoice(ctx, crm, crm_system, acct).await
+        }
+        (Category::Payments, EventType::InvoicePaid) => {
+            let number = match &event.data {
+                Some(CanonicalObject::Invoice(i)) => i.number.clone(),
+                _ => None,
+            };
+            mark_paid(ctx, crm, crm_system, number.as_deref()).await
+        }
+        (Category::Payments, EventType::PaymentSucceeded) => {
+            let number = match &event.data {
+                Some(CanonicalObject::Payment(p)) => p.invoice_number.clone(),
+                _ => None,
+            };
+            mark_paid(ctx, crm, crm_system, number.as_deref()).await
+        }
+        (_, kind) => Ok(Outcome::skipped(format!(
+            "{} from {} is not applied to the CRM",
+            kind, event.category
+        ))),
+    }
+}
+
+fn is_invoice(kind: EventType) -> bool {
+    matches!(
+        kind,
+        EventType::InvoiceCreated
+            | EventType::InvoiceUpdated
+            | EventType::InvoicePaid
+            | EventType::InvoiceVoided
+            | EventType::InvoiceDeleted
+    )
+}
+
+/// An accounting invoice's current state, carried into the CRM.
+async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
+    ctx: &Ctx<'_>,
+    crm: &C,
+    crm_system: &str,
+    acct: Option<(&A, &str)>,
+) -> Result<Outcome, SyncError> {
+    let event = ctx.event;
+    let acct_system = acct.map(|(_, s)| s).unwrap_or(event.system.as_str());
+    store::lock_entity(
+        ctx.tx,
+        &format!("{}/invoice/{acct_system}/{}", ctx.tenant, event.subject),
+    )
+    .await?;
+    let invoice: Option<Invoice> = match (&event.data, acct) {
+        (Some(CanonicalObject::Invoice(i)), _) => Some(i.clone()),
+        (_, Some((acct, _))) => acct.get_invoice(&event.subject).await?.map(|r| r.invoice),
+        (_, None) => {
+            return Err(SyncError::permanent(
+                "a thin accounting event needs the tenant's accounting configured",
+            ))
+        }
+    };
+    let Some(invoice) = invoice else {
+        return Ok(Outcome::skipped(
+            "the invoice no longer exists in accounting",
+        ));
+    };
+    if store::is_own_write(
+        ctx.tx,
+        ctx.tenant,
+        acct_system,
+        "invoice",
+        &invoice.id,
+        &fingerprint(&invoice),
+    )
+    .await?
+    {
+        return Ok(Outcome::suppressed(
+            "echo of ledgerhook's own write to accounting",
+        ));
+    }
+    let version = invoice.updated_at.unwrap_or(event.time);
+    if !store::version_advance(
+        ctx.tx,
+        ctx.tenant,
+        acct_system,
+        "invoice",
+        &invoice.id,
+        version,
+    )
+    .await?
+    {
+        return Ok(Outcome::skipped(
+            "a newer version of this invoice was already applied",
+        ));
+    }
+    let Some(number) = invoice.number.clone() else {
+        return Err(SyncError::permanent(
+            "the accounting invoice has no number to match on",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    let existing =
+        find_crm_invoice(ctx, crm, crm_system, acct_system, &invoice.id, &number).await?;
+    let customer = match (
+        &existing,
+        invoice.customer.email.is_some() || invoice.customer.name.is_some(),
+    ) {
+        (None, true) => Some(
+            crm.upsert_customer(&Customer {
+                id: invoice.customer.id.clone().unwrap_or_default(),
+                name: invoice.customer.name.clone(),
+                email: invoice.customer.email.clone(),
+                ..Customer::default()
+            })
+            .await?,
+        ),
+        _ => None,
+    };
+    let result = crm
+        .upsert_invoice(existing.as_ref(), &invoice, customer.as_ref())
+        .await?;
+    store::link_put(
+        ctx.tx,
+        ctx.tenant,
+        "invoice",
+        (acct_system, &invoice.id),
+        (crm_system, result.id()),
+    )
+    .await?;
+    store::write_record(
+        ctx.tx,
+        ctx.tenant,
+        crm_system,
+        "invoice",
+        result.id(),
+        &fingerprint(&result.invoice),
+    )
+    .await?;
+    Ok(Outcome::applied(result.id(), Some(&number)))
+}
+
+/// Marks the CRM invoice with this number paid; retried until the invoice exists there.
+async fn mark_paid<C: CrmApi>(
+    ctx: &Ctx<'_>,
+    crm: &C,
+    crm_system: &str,
+    number: Option<&str>,
+) -> Result<Outcome, SyncError> {
+    let Some(number) = number else {
+        return Ok(Outcome::skipped(
+            "the payment is not for an invoice ledgerhook can match",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    let Some(existing) = crm.find_invoice_by_number(number).await? else {
+        return Err(SyncError::transient(format!(
+            "invoice {number} is not in the CRM yet"
+        )));
+    };
+    if existing.invoice.status == InvoiceStatus::Paid {
+        return Ok(Outcome {
+            status: "skipped",
+            target_id: Some(existing.id().to_owned()),
+            detail: Some("the CRM invoice is already paid".into()),
+            invoice_number: Some(number.to_owned()),
+        });
+    }
+    let result = crm
+        .set_invoice_status(&existing, InvoiceStatus::Paid)
+        .await?;
+    store::write_record(
+        ctx.tx,
+        ctx.tenant,
+        crm_system,
+        "invoice",
+        result.id(),
+        &fingerprint(&result.invoice),
+    )
+    .await?;
+    Ok(Outcome::applied(result.id(), Some(number)))
+}
+
+async fn find_crm_invoice<C: CrmApi>(
+    ctx: &Ctx<'_>,
+    crm: &C,
+    crm_system: &str,
+    acct_system: &str,
+    acct_id: &str,
+    number: &str,
+) -> Result<Option<RemoteInvoice>, SyncError> {
+    if let Some(id) = store::link_get(
+        ctx.tx,
+        ctx.tenant,
+        "invoice",
+        acct_system,
+        acct_id,
+        crm_system,
+    )
+    .await?
+    {
+        if let Some(found) = crm.get_invoice(&id).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(crm.find_invoice_by_number(number).await?)
+}

@@ -1,3 +1,4 @@
 //! Shared code of ledgerhook's end-to-end tests, sandbox and load generator.
 
 pub mod load;
+pub mod sandbox;

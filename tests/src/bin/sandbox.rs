@@ -1,0 +1,87 @@
+//! `ledgerhook-sandbox --config FILE --listen ADDR`: simulates Xero and HubSpot for the tenants
+//! of a ledgerhook config until SIGTERM or Ctrl-C.
+//!
+//! Point a tenant's target at it with `base_url = "http://ADDR/xero"` or `.../hubspot`; its
+//! webhooks go to `router.public_base_url`, signed with the matching sources' secrets.
+
+use std::{net::TcpListener, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use ledgerhook_shared::{config, telemetry};
+use ledgerhook_tests::sandbox::{Options, Sandbox};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledgerhook-sandbox",
+    version,
+    about = "Stateful simulators of the Xero and HubSpot APIs for ledgerhook"
+)]
+struct Args {
+    /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to serve on, e.g. 127.0.0.1:8900.
+    #[arg(long, default_value = "127.0.0.1:8900")]
+    listen: String,
+    /// Lifetime of access tokens issued by the OAuth endpoints.
+    #[arg(long, default_value_t = 1800)]
+    token_lifetime_secs: u64,
+    /// How long a Xero `Idempotency-Key` replays its first answer.
+    #[arg(long, default_value_t = 360)]
+    idempotency_window_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init("ledgerhook-sandbox");
+    let args = Args::parse();
+    let path = config::config_path(args.config.as_deref())?;
+    let config = config::load_file(&path, &config::env_vars())
+        .with_context(|| format!("loading {}", path.display()))?;
+    let listener =
+        TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
+    let options = Options {
+        access_token_lifetime: Duration::from_secs(args.token_lifetime_secs),
+        idempotency_window: Duration::from_secs(args.idempotency_window_secs),
+        ..Options::default()
+    };
+    let shutdown = CancellationToken::new();
+    let sandbox = Sandbox::start_with(config, listener, shutdown.clone(), options)
+        .await
+        .context("starting the sandbox")?;
+    tracing::info!(
+        url = sandbox.base_url(),
+        "ledgerhook-sandbox listening: /xero, /hubspot, /_sandbox"
+    );
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        shutdown.cancel();
+    });
+    sandbox.stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

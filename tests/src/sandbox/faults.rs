@@ -1,0 +1,187 @@
+//! Fault injection: `/_sandbox/faults` makes a system slow, failing or rate limited, so tests
+//! and benchmarks can watch the workers retry.
+//!
+//! `POST` a JSON object `{system: "xero"|"hubspot"|"*", error_rate, status, fail_next,
+//! rate_limit_next, retry_after, latency_ms}`; fields left out keep their value. `DELETE`
+//! (optionally `?system=`) clears. Every call to a system, token endpoints included, first
+//! waits the added latency, then fails if `fail_next` is left, then answers 429 if
+//! `rate_limit_next` is left, then fails with probability `error_rate`. Settings for `*` apply
+//! to both systems, on top of their own.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use actix_web::{web, HttpResponse};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    hubspot,
+    state::{lock, Shared},
+    xero, System,
+};
+
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    by_scope: Mutex<HashMap<String, FaultState>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FaultState {
+    error_rate: f64,
+    status: u16,
+    fail_next: u32,
+    rate_limit_next: u32,
+    retry_after: u64,
+    latency_ms: u64,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        FaultState {
+            error_rate: 0.0,
+            status: 500,
+            fail_next: 0,
+            rate_limit_next: 0,
+            retry_after: 1,
+            latency_ms: 0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultSpec {
+    system: String,
+    error_rate: Option<f64>,
+    status: Option<u16>,
+    fail_next: Option<u32>,
+    rate_limit_next: Option<u32>,
+    retry_after: Option<u64>,
+    latency_ms: Option<u64>,
+}
+
+/// What a call meets before it runs.
+#[derive(Debug, PartialEq, Eq)]
+enum Injected {
+    Fail(u16),
+    RateLimited(u64),
+}
+
+const SCOPES: [&str; 3] = ["xero", "hubspot", "*"];
+
+impl Faults {
+    pub fn clear(&self, scope: Option<&str>) {
+        let mut map = lock(&self.by_scope);
+        match scope {
+            Some(s) => {
+                map.remove(s);
+            }
+            None => map.clear(),
+        }
+    }
+
+    fn latency(&self, system: System) -> Duration {
+        let map = lock(&self.by_scope);
+        let ms: u64 = [system.as_str(), "*"]
+            .iter()
+            .filter_map(|s| map.get(*s))
+            .map(|f| f.latency_ms)
+            .sum();
+        Duration::from_millis(ms)
+    }
+
+    fn decide(&self, system: System) -> Option<Injected> {
+        let mut map = lock(&self.by_scope);
+        for scope in [system.as_str(), "*"] {
+            if let Some(f) = map.get_mut(scope) {
+                if f.fail_next > 0 {
+                    f.fail_next -= 1;
+                    return Some(Injected::Fail(f.status));
+                }
+                if f.rate_limit_next > 0 {
+                    f.rate_limit_next -= 1;
+                    return Some(Injected::RateLimited(f.retry_after));
+                }
+            }
+        }
+        for scope in [system.as_str(), "*"] {
+            if let Some(f) = map.get(scope) {
+                if f.error_rate > 0.0 && rand::rng().random::<f64>() < f.error_rate {
+                    return Some(Injected::Fail(f.status));
+                }
+            }
+        }
+        None
+    }
+
+    pub fn snapshot(&self) -> HashMap<String, FaultState> {
+        lock(&self.by_scope).clone()
+    }
+}
+
+/// Applies the system's latency and injected failures: `Some` is the answer to send instead of
+/// running the call.
+pub(crate) async fn gate(shared: &Shared, system: System) -> Option<HttpResponse> {
+    let latency = shared.faults.latency(system);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let injected = shared.faults.decide(system)?;
+    shared.counters.fault_injected(system);
+    Some(match (system, injected) {
+        (System::Xero, Injected::Fail(status)) => xero::reply::fault(status),
+        (System::Hubspot, Injected::Fail(status)) => hubspot::reply::fault(status),
+        (System::Xero, Injected::RateLimited(secs)) => {
+            xero::reply::rate_limited("minute", Some(secs))
+        }
+        (System::Hubspot, Injected::RateLimited(secs)) => {
+            hubspot::reply::rate_limited(Duration::from_secs(secs))
+        }
+    })
+}
+
+pub(crate) async fn set(spec: web::Json<FaultSpec>, shared: web::Data<Shared>) -> HttpResponse {
+    let spec = spec.into_inner();
+    let bad = |message: &str| {
+        HttpResponse::BadRequest().json(json!({ "error": "invalid_fault", "message": message }))
+    };
+    if !SCOPES.contains(&spec.system.as_str()) {
+        return bad("system must be \"xero\", \"hubspot\" or \"*\"");
+    }
+    if spec.error_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+        return bad("error_rate must be between 0 and 1");
+    }
+    if spec.status.is_some_and(|s| !(400..=599).contains(&s)) {
+        return bad("status must be an error status, 400 to 599");
+    }
+    {
+        let mut map = lock(&shared.faults.by_scope);
+        let f = map.entry(spec.system.clone()).or_default();
+        f.error_rate = spec.error_rate.unwrap_or(f.error_rate);
+        f.status = spec.status.unwrap_or(f.status);
+        f.fail_next = spec.fail_next.unwrap_or(f.fail_next);
+        f.rate_limit_next = spec.rate_limit_next.unwrap_or(f.rate_limit_next);
+        f.retry_after = spec.retry_after.unwrap_or(f.retry_after);
+        f.latency_ms = spec.latency_ms.unwrap_or(f.latency_ms);
+    }
+    tracing::info!(system = %spec.system, "sandbox faults set");
+    HttpResponse::Ok().json(shared.faults.snapshot())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ClearQuery {
+    system: Option<String>,
+}
+
+pub(crate) async fn clear(
+    query: web::Query<ClearQuery>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.faults.clear(query.system.as_deref());
+    HttpResponse::Ok().json(shared.faults.snapshot())
+}
+
+pub(crate) async fn get(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(shared.faults.snapshot())
+}

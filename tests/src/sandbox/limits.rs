@@ -1,0 +1,206 @@
+//! The providers' rate limits, per simulated account.
+//!
+//! Xero (developer.xero.com/faq/limits): per tenant, 5 calls in progress at once, 60 calls per
+//! minute and 5000 per day; every answer carries `X-MinLimit-Remaining`,
+//! `X-DayLimit-Remaining` and `X-AppMinLimit-Remaining`; over a limit the answer is 429 with
+//! `X-Rate-Limit-Problem` naming it (`minute`, `day`, as clients such as xero-python compare
+//! it; `concurrent` for the third) and, for the minute and day limits, `Retry-After` in seconds.
+//! HubSpot: 100 requests per 10 seconds per portal. Refused calls do not count against a window,
+//! so `Retry-After` says exactly when the next call will pass.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::{Days, Utc};
+
+use super::{state::lock, Options};
+
+#[derive(Debug)]
+pub(crate) struct Limits {
+    xero: Arc<Mutex<HashMap<String, XeroWindow>>>,
+    hubspot: Mutex<HashMap<String, VecDeque<Instant>>>,
+    xero_minute: u32,
+    xero_concurrent: u32,
+    xero_daily: u32,
+    hubspot_limit: u32,
+    hubspot_window: Duration,
+}
+
+#[derive(Debug, Default)]
+struct XeroWindow {
+    minute: VecDeque<Instant>,
+    in_flight: u32,
+    day: Option<chrono::NaiveDate>,
+    day_count: u32,
+}
+
+/// Why a Xero call was refused, and when to come back.
+#[derive(Debug)]
+pub(crate) struct XeroLimited {
+    pub problem: &'static str,
+    pub retry_after: Option<u64>,
+}
+
+/// A Xero call in progress: it counts against the concurrent limit until dropped.
+#[derive(Debug)]
+pub(crate) struct XeroPermit {
+    windows: Arc<Mutex<HashMap<String, XeroWindow>>>,
+    tenant: String,
+    pub minute_remaining: u32,
+    pub day_remaining: u32,
+}
+
+impl Drop for XeroPermit {
+    fn drop(&mut self) {
+        if let Some(w) = lock(&self.windows).get_mut(&self.tenant) {
+            w.in_flight = w.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+/// A HubSpot call that passed, with what is left of the window.
+#[derive(Debug)]
+pub(crate) struct HubspotQuota {
+    pub max: u32,
+    pub remaining: u32,
+    pub window: Duration,
+}
+
+impl Limits {
+    pub fn new(options: &Options) -> Limits {
+        Limits {
+            xero: Arc::new(Mutex::new(HashMap::new())),
+            hubspot: Mutex::new(HashMap::new()),
+            xero_minute: options.xero_minute_limit,
+            xero_concurrent: options.xero_concurrent_limit,
+            xero_daily: options.xero_daily_limit,
+            hubspot_limit: options.hubspot_limit,
+            hubspot_window: options.hubspot_window,
+        }
+    }
+
+    pub fn reset(&self) {
+        lock(&self.xero).clear();
+        lock(&self.hubspot).clear();
+    }
+
+    pub fn xero(&self, xero_tenant_id: &str) -> Result<XeroPermit, XeroLimited> {
+        let mut windows = lock(&self.xero);
+        let w = windows.entry(xero_tenant_id.to_owned()).or_default();
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        while w
+            .minute
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            w.minute.pop_front();
+        }
+        let today = Utc::now().date_naive();
+        if w.day != Some(today) {
+            w.day = Some(today);
+            w.day_count = 0;
+        }
+        if w.in_flight >= self.xero_concurrent {
+            return Err(XeroLimited {
+                problem: "concurrent",
+                retry_after: None,
+            });
+        }
+        if w.minute.len() >= self.xero_minute as usize {
+            let oldest = w.minute.front().copied().unwrap_or(now);
+            let wait = minute.saturating_sub(now.duration_since(oldest));
+            return Err(XeroLimited {
+                problem: "minute",
+                retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+            });
+        }
+        if w.day_count >= self.xero_daily {
+            let midnight = today
+                .checked_add_days(Days::new(1))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc());
+            let wait = midnight.map_or(3600, |m| (m - Utc::now()).num_seconds().max(1) as u64);
+            return Err(XeroLimited {
+                problem: "day",
+                retry_after: Some(wait),
+            });
+        }
+        w.minute.push_back(now);
+        w.day_count += 1;
+        w.in_flight += 1;
+        Ok(XeroPermit {
+            windows: self.xero.clone(),
+            tenant: xero_tenant_id.to_owned(),
+            minute_remaining: self.xero_minute.saturating_sub(w.minute.len() as u32),
+            day_remaining: self.xero_daily.saturating_sub(w.day_count),
+        })
+    }
+
+    /// Counts a call against the portal's rolling window, or says how long until one passes.
+    pub fn hubspot(&self, tenant: &str) -> Result<HubspotQuota, Duration> {
+        let mut windows = lock(&self.hubspot);
+        let hits = windows.entry(tenant.to_owned()).or_default();
+        let now = Instant::now();
+        while hits
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.hubspot_window)
+        {
+            hits.pop_front();
+        }
+        if hits.len() >= self.hubspot_limit as usize {
+            let oldest = hits.front().copied().unwrap_or(now);
+            return Err(self
+                .hubspot_window
+                .saturating_sub(now.duration_since(oldest)));
+        }
+        hits.push_back(now);
+        Ok(HubspotQuota {
+            max: self.hubspot_limit,
+            remaining: self.hubspot_limit.saturating_sub(hits.len() as u32),
+            window: self.hubspot_window,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xero_counts_calls_in_progress_and_per_minute() {
+        let limits = Limits::new(&Options {
+            xero_minute_limit: 7,
+            ..Options::default()
+        });
+        let permits: Vec<_> = (0..5).map(|_| limits.xero("t").expect("ok")).collect();
+        let busy = limits.xero("t").expect_err("sixth in progress");
+        assert_eq!((busy.problem, busy.retry_after), ("concurrent", None));
+        // Another tenant has its own limits.
+        assert!(limits.xero("other").is_ok());
+        drop(permits);
+        let (a, b) = (limits.xero("t").expect("6"), limits.xero("t").expect("7"));
+        assert_eq!((a.minute_remaining, b.minute_remaining), (1, 0));
+        let full = limits.xero("t").expect_err("eighth in a minute");
+        assert_eq!(full.problem, "minute");
+        assert!(full.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    }
+
+    #[test]
+    fn hubspot_window_rolls() {
+        let limits = Limits::new(&Options {
+            hubspot_limit: 2,
+            hubspot_window: Duration::from_millis(50),
+            ..Options::default()
+        });
+        assert_eq!(limits.hubspot("p").expect("1").remaining, 1);
+        assert_eq!(limits.hubspot("p").expect("2").remaining, 0);
+        let wait = limits.hubspot("p").expect_err("3");
+        assert!(wait <= Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(limits.hubspot("p").is_ok());
+    }
+}

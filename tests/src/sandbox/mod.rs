@@ -1,0 +1,146 @@
+//! ledgerhook-sandbox: stateful simulators of the Xero Accounting API and the HubSpot CRM v3
+//! API, for the quickstart, demos and end-to-end tests.
+//!
+//! Each system lives under its own prefix with the provider's own paths, so a target whose
+//! `base_url` is `http://127.0.0.1:PORT/xero` behaves as `https://api.xero.com` would, and
+//! `.../hubspot` as `https://api.hubapi.com`. Every change the sandbox makes is announced to
+//! the router as the provider's correctly signed webhook, so echoes are real. `/_sandbox/`
+//! holds fault injection, a state dump and a reset.
+//!
+//! Code map: `server` wires the routes; `auth` holds tokens and the OAuth endpoints; `limits`
+//! and `faults` decide whether a call is refused before it runs; `webhooks` signs and delivers;
+//! `xero/` and `hubspot/` hold each system's model and handlers. Only `money` turns numbers
+//! into text and back, so no amount ever passes through a float.
+
+mod auth;
+mod faults;
+mod hubspot;
+mod limits;
+mod money;
+mod server;
+mod state;
+mod webhooks;
+mod xero;
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use ledgerhook_shared::config::Config;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The two simulated systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum System {
+    Xero,
+    Hubspot,
+}
+
+impl System {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            System::Xero => "xero",
+            System::Hubspot => "hubspot",
+        }
+    }
+}
+
+/// Knobs with the providers' documented values as defaults; tests shorten some of them.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lifetime of access tokens issued by the OAuth endpoints (Xero and HubSpot: 30 minutes).
+    pub access_token_lifetime: Duration,
+    /// How long Xero still accepts a refresh token after it was used (30 minutes per
+    /// developer.xero.com/faq/oauth2). HubSpot gets no grace in the sandbox.
+    pub refresh_grace: Duration,
+    /// How long Xero replays a response for an `Idempotency-Key`.
+    pub idempotency_window: Duration,
+    pub xero_minute_limit: u32,
+    pub xero_concurrent_limit: u32,
+    pub xero_daily_limit: u32,
+    pub hubspot_limit: u32,
+    pub hubspot_window: Duration,
+    /// Delivery attempts per webhook before it counts as failed.
+    pub webhook_attempts: u32,
+    /// Wait before the second attempt; doubled for each later one.
+    pub webhook_backoff: Duration,
+    pub webhook_timeout: Duration,
+    /// The Xero organisation's base currency, used when an invoice names none.
+    pub base_currency: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            access_token_lifetime: Duration::from_secs(1800),
+            refresh_grace: Duration::from_secs(1800),
+            idempotency_window: Duration::from_secs(360),
+            xero_minute_limit: 60,
+            xero_concurrent_limit: 5,
+            xero_daily_limit: 5000,
+            hubspot_limit: 100,
+            hubspot_window: Duration::from_secs(10),
+            webhook_attempts: 5,
+            webhook_backoff: Duration::from_millis(250),
+            webhook_timeout: Duration::from_secs(10),
+            base_currency: "USD".to_owned(),
+        }
+    }
+}
+
+/// A running sandbox. It serves until the shutdown token given to `start` is cancelled.
+#[derive(Debug)]
+pub struct Sandbox {
+    port: u16,
+    base_url: String,
+    server: JoinHandle<std::io::Result<()>>,
+    dispatcher: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts serving on `listener` (port 0 works) with the default options.
+    pub async fn start(
+        config: Config,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Sandbox> {
+        Sandbox::start_with(config, listener, shutdown, Options::default()).await
+    }
+
+    pub async fn start_with(
+        config: Config,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+        options: Options,
+    ) -> std::io::Result<Sandbox> {
+        let port = listener.local_addr()?.port();
+        // Webhooks drain only once the server has stopped, so the changes made by requests
+        // still in flight at shutdown are announced too.
+        let drain = CancellationToken::new();
+        let (shared, dispatcher) = state::Shared::new(config, options, drain.clone());
+        let server = server::serve(Arc::new(shared), listener, shutdown, drain.clone())
+            .inspect_err(|_| drain.cancel())?;
+        Ok(Sandbox {
+            port,
+            base_url: format!("http://127.0.0.1:{port}"),
+            server,
+            dispatcher,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`; the systems are under `/xero` and `/hubspot`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Waits, after the shutdown token was cancelled, until the server has finished its
+    /// requests and the webhooks they caused have been delivered (or given up, after 5 s).
+    pub async fn stopped(self) -> std::io::Result<()> {
+        let served = self.server.await.map_err(std::io::Error::other)?;
+        self.dispatcher.await.map_err(std::io::Error::other)?;
+        served
+    }
+}

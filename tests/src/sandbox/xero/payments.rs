@@ -1,0 +1,172 @@
+//! `/Payments`: PUT (`{"Payments":[..]}`) or POST (a single payment) to record payments against
+//! invoices, GET by id or all, and `POST /Payments/{id}` with `Status: DELETED` to remove one.
+//!
+//! Confirmed in `xero_accounting.yaml`: the request `{Invoice: {InvoiceID}, Account: {Code},
+//! Date, Amount}`, the response (`PaymentType` ACCRECPAYMENT, `Status` AUTHORISED, the whole
+//! invoice embedded), "Payment amount exceeds the amount outstanding on this document" for an
+//! overpayment, deletion by `{"Status": "DELETED"}`, and a fully paid invoice showing PAID with
+//! `FullyPaidOnDate`. A payment changes its invoice, so it is announced as an INVOICE UPDATE
+//! webhook, as Xero's webhooks only cover contacts and invoices. The other validation messages
+//! are the sandbox's own.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+
+use super::{
+    batch::{self, Element, Outcome, Query},
+    model::{new_id, Org, Payment},
+    output::PaymentOut,
+    reply::{self, Reply},
+    wire::{self, PaymentIn},
+};
+use crate::sandbox::webhooks::XeroEvent;
+
+pub(crate) fn list(org: &Org) -> Reply {
+    let all: Vec<PaymentOut> = org
+        .payments
+        .iter()
+        .map(|p| PaymentOut::new(org, p))
+        .collect();
+    reply::envelope("Payments", &all)
+}
+
+pub(crate) fn get(org: &Org, id: &str) -> Reply {
+    match org.payments.iter().find(|p| p.id.eq_ignore_ascii_case(id)) {
+        Some(p) => reply::envelope("Payments", &[PaymentOut::new(org, p)]),
+        None => reply::not_found(),
+    }
+}
+
+pub(crate) fn create(org: &mut Org, body: &[u8], query: &Query) -> Reply {
+    let inputs: Vec<PaymentIn> = match wire::elements(body, "Payments") {
+        Ok(inputs) => inputs,
+        Err(e) => return reply::post_data_invalid(&e),
+    };
+    batch::run(org, inputs, query.summarize_errors(), "Payments", record)
+}
+
+fn record(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
+    let mut errors = Vec::new();
+    let reference = input.invoice.unwrap_or_default();
+    let invoice = match (&reference.invoice_id, &reference.invoice_number) {
+        (Some(id), _) => org.invoice(id),
+        (None, Some(number)) => org.invoices.iter().find(|i| &i.number == number),
+        (None, None) => None,
+    }
+    .cloned();
+    let amount = input.amount.map(|a| a.0);
+    match &invoice {
+        None => errors
+            .push("The document with the supplied id was not found for this endpoint.".to_owned()),
+        Some(i) if i.status != "AUTHORISED" => {
+            errors.push("Payments can only be made against Authorised documents".to_owned())
+        }
+        Some(i) => {
+            if amount.is_some_and(|a| a > i.totals().amount_due) {
+                errors.push(
+                    "Payment amount exceeds the amount outstanding on this document".to_owned(),
+                );
+            }
+        }
+    }
+    if amount.is_none_or(|a| a <= Decimal::ZERO) {
+        errors.push("Payment amount must be greater than zero".to_owned());
+    }
+    let account = input.account.unwrap_or_default();
+    let code = account.code.clone().or(account.account_id.clone());
+    if code.is_none() {
+        errors.push("An Account Code or AccountID must be given for the payment".to_owned());
+    }
+    let date = match input.date.as_deref().map(wire::parse_date) {
+        Some(Some(d)) => d,
+        Some(None) => {
+            errors.push("The payment date is not a valid date".to_owned());
+            Utc::now().date_naive()
+        }
+        None => Utc::now().date_naive(),
+    };
+    let code = code.unwrap_or_default();
+    let payment = Payment {
+        id: new_id(),
+        invoice_id: invoice.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+        account_id: account
+            .account_id
+            .clone()
+            .unwrap_or_else(|| org.account_id(&code)),
+        account_code: account.code.unwrap_or_default(),
+        date,
+        amount: amount.unwrap_or_default(),
+        reference: input.reference,
+        status: "AUTHORISED".to_owned(),
+        payment_type: match invoice.as_ref().map(|i| i.kind.as_str()) {
+            Some("ACCPAY") => "ACCPAYPAYMENT",
+            _ => "ACCRECPAYMENT",
+        },
+        updated: Utc::now(),
+    };
+    if !errors.is_empty() {
+        let mut out = PaymentOut::new(org, &payment);
+        out.refuse(errors);
+        return Outcome::Refused(out);
+    }
+    org.payments.push(payment.clone());
+    settle(org, &payment.invoice_id, payment.amount, Some(date));
+    let out = PaymentOut::new(org, &payment);
+    Outcome::Saved(out, vec![invoice_update(&payment.invoice_id)])
+}
+
+/// `POST /Payments/{PaymentID}` with `{"Status": "DELETED"}`: the amount goes back on the
+/// invoice, which is AUTHORISED again if it had been PAID.
+pub(crate) fn delete(org: &mut Org, id: &str, body: &[u8]) -> Reply {
+    let inputs: Vec<PaymentIn> = match wire::elements(body, "Payments") {
+        Ok(inputs) => inputs,
+        Err(e) => return reply::post_data_invalid(&e),
+    };
+    let Some(index) = org
+        .payments
+        .iter()
+        .position(|p| p.id.eq_ignore_ascii_case(id))
+    else {
+        return reply::not_found();
+    };
+    let wants_delete = inputs
+        .first()
+        .and_then(|p| p.status.as_deref())
+        .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"));
+    let payment = org.payments[index].clone();
+    if !wants_delete || payment.status == "DELETED" {
+        let mut out = PaymentOut::new(org, &payment);
+        out.refuse(vec![
+            "A payment can only be updated to Status DELETED".to_owned()
+        ]);
+        return reply::validation(&[out]);
+    }
+    org.payments[index].status = "DELETED".to_owned();
+    org.payments[index].updated = Utc::now();
+    settle(org, &payment.invoice_id, -payment.amount, None);
+    let out = PaymentOut::new(org, &org.payments[index]);
+    reply::envelope("Payments", &[out]).with_events(vec![invoice_update(&payment.invoice_id)])
+}
+
+/// Moves `amount` onto (or, negative, off) the invoice and sets PAID or AUTHORISED to match.
+fn settle(org: &mut Org, invoice_id: &str, amount: Decimal, paid_on: Option<chrono::NaiveDate>) {
+    if let Some(invoice) = org.invoice_mut(invoice_id) {
+        invoice.amount_paid += amount;
+        invoice.updated = Utc::now();
+        if invoice.totals().amount_due.is_zero() && invoice.status == "AUTHORISED" {
+            invoice.status = "PAID".to_owned();
+            invoice.fully_paid_on = paid_on;
+        } else if invoice.status == "PAID" && !invoice.totals().amount_due.is_zero() {
+            invoice.status = "AUTHORISED".to_owned();
+            invoice.fully_paid_on = None;
+        }
+    }
+}
+
+fn invoice_update(invoice_id: &str) -> XeroEvent {
+    XeroEvent {
+        resource_id: invoice_id.to_owned(),
+        category: "INVOICE",
+        kind: "UPDATE",
+    }
+}

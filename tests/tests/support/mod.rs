@@ -1,0 +1,276 @@
+//! The whole system in one test process: the router, both workers and the sandbox, wired to the
+//! real RabbitMQ and PostgreSQL with a broker prefix and a database of their own.
+
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::TcpListener, sync::Arc, time::Duration};
+
+use hmac::{Hmac, Mac};
+use ledgerhook_router::Application;
+use ledgerhook_shared::{
+    broker::Destination,
+    config::{self, Config},
+    store::Store,
+};
+use ledgerhook_tests::sandbox::Sandbox;
+use ledgerhook_workers::{runtime, sync::Worker, targets};
+use serde_json::Value;
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const STRIPE_SECRET: &str = "whsec_e2e_stripe_secret_0123456789";
+pub const HUBSPOT_SECRET: &str = "e2e-hubspot-client-secret";
+pub const XERO_KEY: &str = "e2e-xero-webhook-key-0123456789";
+pub const XERO_TENANT: &str = "5a8b6c7d-0e1f-4a2b-9c3d-4e5f6a7b8c9d";
+pub const XERO_TOKEN: &str = "e2e-xero-access-token";
+pub const HUBSPOT_TOKEN: &str = "e2e-hubspot-private-app-token";
+
+const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+pub struct Env {
+    pub prefix: String,
+    pub database: String,
+    pub database_url: String,
+    pub config: Config,
+    pub router_url: String,
+    pub sandbox_url: String,
+    pub http: reqwest::Client,
+    router_stop: CancellationToken,
+    sandbox_stop: CancellationToken,
+    workers: Vec<(CancellationToken, tokio::task::JoinHandle<()>)>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn fresh_database() -> (String, String) {
+    let (client, conn) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL answers (deploy/services.sh starts it)");
+    tokio::spawn(conn);
+    let name = format!("lhe2e_{}", Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    (
+        name.clone(),
+        format!("postgres://postgres@127.0.0.1:5432/{name}"),
+    )
+}
+
+fn config_text(prefix: &str, router_port: u16, sandbox_port: u16, database_url: &str) -> String {
+    format!(
+        r#"
+[router]
+listen = "127.0.0.1:{router_port}"
+admin_listen = "127.0.0.1:0"
+public_base_url = "http://127.0.0.1:{router_port}"
+
+[broker]
+url = "{AMQP}"
+prefix = "{prefix}"
+
+[store]
+url = "{database_url}"
+
+[[tenants]]
+id = "acme"
+
+[[tenants.sources]]
+id = "stripe"
+provider = "stripe"
+secrets = ["{STRIPE_SECRET}"]
+
+[[tenants.sources]]
+id = "hubspot"
+provider = "hubspot"
+secrets = ["{HUBSPOT_SECRET}"]
+
+[[tenants.sources]]
+id = "xero"
+provider = "xero"
+secrets = ["{XERO_KEY}"]
+
+[tenants.accounting]
+system = "xero"
+base_url = "http://127.0.0.1:{sandbox_port}/xero"
+tenant_id = "{XERO_TENANT}"
+access_token = "{XERO_TOKEN}"
+
+[tenants.crm]
+system = "hubspot"
+base_url = "http://127.0.0.1:{sandbox_port}/hubspot"
+access_token = "{HUBSPOT_TOKEN}"
+"#
+    )
+}
+
+impl Env {
+    /// Starts the router, the sandbox and `workers_each` processes' worth of workers per
+    /// destination.
+    pub async fn start(workers_each: usize) -> Env {
+        let prefix = format!("lhe2e-{}", Uuid::now_v7().simple());
+        let (database, database_url) = fresh_database().await;
+        let router_port = free_port();
+        let sandbox_listener = TcpListener::bind("127.0.0.1:0").expect("bind sandbox");
+        let sandbox_port = sandbox_listener.local_addr().expect("addr").port();
+        let text = config_text(&prefix, router_port, sandbox_port, &database_url);
+        let config = config::load(&text, &HashMap::new()).expect("e2e config loads");
+
+        let router_stop = CancellationToken::new();
+        let router = Application::build(config.clone(), router_stop.clone())
+            .await
+            .expect("router binds");
+        assert!(
+            router.wait_for_broker(Duration::from_secs(10)).await,
+            "router reaches RabbitMQ"
+        );
+        tokio::spawn(router.run_until_stopped());
+
+        let sandbox_stop = CancellationToken::new();
+        let sandbox = Sandbox::start(config.clone(), sandbox_listener, sandbox_stop.clone())
+            .await
+            .expect("sandbox starts");
+        let sandbox_url = sandbox.base_url().to_owned();
+        tokio::spawn(sandbox.stopped());
+
+        let mut env = Env {
+            prefix,
+            database,
+            database_url,
+            config,
+            router_url: format!("http://127.0.0.1:{router_port}"),
+            sandbox_url,
+            http: reqwest::Client::new(),
+            router_stop,
+            sandbox_stop,
+            workers: Vec::new(),
+        };
+        for _ in 0..workers_each {
+            env.start_worker(Destination::Accounting).await;
+            env.start_worker(Destination::Crm).await;
+        }
+        env
+    }
+
+    /// Starts one more worker process's worth of consumer for `destination`.
+    pub async fn start_worker(&mut self, destination: Destination) {
+        let store = Store::connect(&self.config.store.url, 12)
+            .await
+            .expect("store");
+        let tenants = targets::build(&self.config).expect("targets");
+        let worker = Arc::new(Worker::new(destination, &self.config, store, tenants));
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(runtime::run(worker, 8, stop.clone()));
+        self.workers.push((stop, handle));
+    }
+
+    /// A Stripe-signed webhook to the router; returns the status.
+    pub async fn post_stripe(&self, body: &[u8]) -> u16 {
+        let t = chrono::Utc::now().timestamp();
+        let mut mac = Hmac::<Sha256>::new_from_slice(STRIPE_SECRET.as_bytes()).expect("key");
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        let signature = format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()));
+        self.http
+            .post(format!("{}/webhooks/acme/stripe", self.router_url))
+            .header("Stripe-Signature", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("router answers")
+            .status()
+            .as_u16()
+    }
+
+    /// The sandbox's whole state.
+    pub async fn state(&self) -> Value {
+        self.http
+            .get(format!("{}/_sandbox/state", self.sandbox_url))
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .expect("state is JSON")
+    }
+
+    /// Calls the sandbox's HubSpot API as a HubSpot user's integration would.
+    pub async fn hubspot(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.http
+            .request(method, format!("{}/hubspot{path}", self.sandbox_url))
+            .bearer_auth(HUBSPOT_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    /// Polls `check` on the sandbox state until it holds or `timeout` passes.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let state = self.state().await;
+            if check(&state) {
+                return state;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}; sandbox state: {state:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Rows of the store's journal, for assertions about what the workers did.
+    pub async fn journal(&self, step: &str) -> Vec<(String, String)> {
+        let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+            .await
+            .expect("store");
+        tokio::spawn(conn);
+        client
+            .query(
+                "SELECT coalesce(destination, ''), coalesce(event_type, '') FROM journal WHERE step = $1 ORDER BY id",
+                &[&step],
+            )
+            .await
+            .expect("journal")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    /// Stops everything and removes the queues and the database.
+    pub async fn finish(self) {
+        for (stop, handle) in self.workers {
+            stop.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+        self.router_stop.cancel();
+        self.sandbox_stop.cancel();
+        ledgerhook_tests::load::delete_bench_topology(AMQP, &self.prefix).await;
+        if let Ok((client, conn)) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls).await {
+            tokio::spawn(conn);
+            let _ = client
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.database
+                ))
+                .await;
+        }
+    }
+}

@@ -7,10 +7,7 @@ use ledgerhook_shared::{
 };
 
 use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
-use crate::{
-    connectors::{AccountingApi, CrmApi, PaymentDraft, RemoteCustomer, RemoteInvoice},
-    targets::{AccountingTarget, CrmTarget},
-};
+use crate::connectors::{AccountingApi, CrmApi, PaymentDraft, RemoteCustomer, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
     let Some(accounting) = &targets.accounting else {
@@ -19,20 +16,8 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outc
             ctx.tenant
         )));
     };
-    match (accounting, &targets.crm) {
-        (AccountingTarget::Xero(acct), Some(CrmTarget::Hubspot(crm))) => {
-            rules(ctx, acct, "xero", Some((crm, "hubspot"))).await
-        }
-        (AccountingTarget::Xero(acct), None) => {
-            rules(
-                ctx,
-                acct,
-                "xero",
-                None::<(&crate::connectors::hubspot::HubspotClient, &str)>,
-            )
-            .await
-        }
-    }
+    let crm = targets.crm.as_ref().map(|c| (c, c.system()));
+    rules(ctx, accounting, accounting.system(), crm).await
 }
 
 async fn rules<A: AccountingApi, C: CrmApi>(

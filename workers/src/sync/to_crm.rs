@@ -7,10 +7,7 @@ use ledgerhook_shared::{
 };
 
 use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
-use crate::{
-    connectors::{AccountingApi, CrmApi, RemoteInvoice},
-    targets::{AccountingTarget, CrmTarget},
-};
+use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
     let Some(crm) = &targets.crm else {
@@ -19,20 +16,8 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outc
             ctx.tenant
         )));
     };
-    match (crm, &targets.accounting) {
-        (CrmTarget::Hubspot(crm), Some(AccountingTarget::Xero(acct))) => {
-            rules(ctx, crm, "hubspot", Some((acct, "xero"))).await
-        }
-        (CrmTarget::Hubspot(crm), None) => {
-            rules(
-                ctx,
-                crm,
-                "hubspot",
-                None::<(&crate::connectors::xero::XeroClient, &str)>,
-            )
-            .await
-        }
-    }
+    let accounting = targets.accounting.as_ref().map(|a| (a, a.system()));
+    rules(ctx, crm, crm.system(), accounting).await
 }
 
 async fn rules<C: CrmApi, A: AccountingApi>(

@@ -1,4 +1,12 @@
-//! Builds each tenant's target clients from the config.
+//! Builds each tenant's target clients from the config. `AccountingTarget` and `CrmTarget` are
+//! closed enums over the connectors, dispatching the `AccountingApi` / `CrmApi` calls, so the
+//! sync rules are written once for every system.
+
+mod accounting;
+mod crm;
+
+pub use accounting::AccountingTarget;
+pub use crm::CrmTarget;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -12,18 +20,6 @@ use crate::{
     },
     sync::TenantTargets,
 };
-
-/// The accounting systems with a connector.
-#[derive(Debug)]
-pub enum AccountingTarget {
-    Xero(XeroClient),
-}
-
-/// The CRMs with a connector.
-#[derive(Debug)]
-pub enum CrmTarget {
-    Hubspot(HubspotClient),
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {

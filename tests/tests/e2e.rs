@@ -38,64 +38,6 @@ fn xero_payments(state: &Value) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
-/// Creates a HubSpot contact, two line items and an open invoice numbered `number` through the
-/// sandbox's HubSpot API, as a user working in HubSpot would; returns the invoice id.
-async fn hubspot_invoice(env: &Env, number: &str) -> String {
-    let create = |path: &'static str, body: Value| env.hubspot(Method::POST, path, body);
-    let contact = create(
-        "/crm/v3/objects/contacts",
-        json!({ "properties": { "email": "jenny.rosen@example.com", "firstname": "Jenny", "lastname": "Rosen" } }),
-    )
-    .await;
-    let mut lines = Vec::new();
-    for (name, quantity, price) in [
-        ("Annual plan", "2", "567.25"),
-        ("Onboarding", "1", "100.00"),
-    ] {
-        let line = create(
-            "/crm/v3/objects/line_items",
-            json!({ "properties": { "name": name, "quantity": quantity, "price": price } }),
-        )
-        .await;
-        lines.push(line["id"].as_str().expect("line item id").to_owned());
-    }
-    let assoc = |id: &str, type_id: u32| json!({ "to": { "id": id }, "types": [{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id }] });
-    let mut associations = vec![assoc(contact["id"].as_str().expect("contact id"), 177)];
-    associations.extend(lines.iter().map(|l| assoc(l, 409)));
-    let invoice = create(
-        "/crm/v3/objects/invoices",
-        json!({
-            "properties": {
-                "hs_currency": "USD", "hs_number": number, "hs_invoice_status": "open",
-                "hs_invoice_date": "2026-12-01", "hs_due_date": "2026-12-31"
-            },
-            "associations": associations,
-        }),
-    )
-    .await;
-    assert_eq!(
-        invoice["properties"]["hs_amount_billed"], "1234.50",
-        "{invoice:#}"
-    );
-    invoice["id"].as_str().expect("invoice id").to_owned()
-}
-
-fn stripe_invoice_paid(event_id: &str, number: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "id": event_id, "object": "event", "api_version": "2024-06-20",
-        "created": chrono::Utc::now().timestamp(), "type": "invoice.paid",
-        "data": { "object": {
-            "id": "in_1QaB2cLkdIwHu7ix", "object": "invoice", "number": number, "status": "paid",
-            "currency": "usd", "customer": "cus_NeZwdNtLEOXuvB", "customer_email": "jenny.rosen@example.com",
-            "customer_name": "Jenny Rosen", "created": 1_764_600_000, "subtotal": 123_450, "total": 123_450,
-            "amount_due": 123_450, "amount_paid": 123_450, "amount_remaining": 0,
-            "status_transitions": { "finalized_at": 1_764_600_100, "paid_at": 1_764_700_000 },
-            "lines": { "object": "list", "data": [] }
-        }}
-    }))
-    .expect("json")
-}
-
 fn stripe_payment_intent(event_id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": event_id, "object": "event", "api_version": "2024-06-20",
@@ -146,8 +88,17 @@ async fn redeliver_hubspot_creation(env: &Env, invoice_id: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hubspot_invoice_paid_in_stripe_is_one_xero_invoice_with_one_payment() {
-    let env = Env::start(1).await;
-    let invoice_id = hubspot_invoice(&env, "INV-1001").await;
+    // Two consumers per queue, as two worker processes would race on the same invoice.
+    let env = Env::start(2).await;
+    let invoice_id = support::hubspot_invoice(
+        &env,
+        "INV-1001",
+        &[
+            ("Annual plan", "2", "567.25"),
+            ("Onboarding", "1", "100.00"),
+        ],
+    )
+    .await;
 
     // The sandbox announced the invoice to the router; the accounting worker fetched it and
     // created it in Xero, with its customer.
@@ -177,8 +128,13 @@ async fn a_hubspot_invoice_paid_in_stripe_is_one_xero_invoice_with_one_payment()
     }
     for _ in 0..3 {
         assert_eq!(
-            env.post_stripe(&stripe_invoice_paid("evt_1QaB2dLkdIwHu7ix", "INV-1001"))
-                .await,
+            env.post_stripe(&support::stripe_invoice_paid(
+                "evt_1QaB2dLkdIwHu7ix",
+                "in_1QaB2cLkdIwHu7ix",
+                "INV-1001",
+                123_450
+            ))
+            .await,
             200
         );
     }

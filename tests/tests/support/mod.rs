@@ -216,6 +216,45 @@ impl Env {
             .unwrap_or(Value::Null)
     }
 
+    /// Calls the sandbox's Xero API as a Xero user's integration would; returns the JSON answer.
+    pub async fn xero(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.http
+            .request(
+                method,
+                format!("{}/xero/api.xro/2.0/{path}", self.sandbox_url),
+            )
+            .bearer_auth(XERO_TOKEN)
+            .header("xero-tenant-id", XERO_TENANT)
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    /// Sets the sandbox's fault injection (`/_sandbox/faults`).
+    pub async fn faults(&self, faults: Value) {
+        let answer = self
+            .http
+            .post(format!("{}/_sandbox/faults", self.sandbox_url))
+            .json(&faults)
+            .send()
+            .await
+            .expect("sandbox answers");
+        assert!(answer.status().is_success(), "faults accepted");
+    }
+
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/_sandbox/faults", self.sandbox_url))
+            .send()
+            .await
+            .expect("sandbox answers");
+    }
+
     /// Polls `check` on the sandbox state until it holds or `timeout` passes.
     pub async fn wait_for(
         &self,
@@ -273,4 +312,72 @@ impl Env {
                 .await;
         }
     }
+}
+
+/// Creates a HubSpot contact, line items and an open invoice numbered `number` through the
+/// sandbox's HubSpot API, as a user working in HubSpot would; returns the invoice id.
+pub async fn hubspot_invoice(env: &Env, number: &str, lines: &[(&str, &str, &str)]) -> String {
+    let contact = env
+        .hubspot(
+            reqwest::Method::POST,
+            "/crm/v3/objects/contacts/batch/upsert",
+            serde_json::json!({ "inputs": [{ "id": "jenny.rosen@example.com", "idProperty": "email",
+                "properties": { "email": "jenny.rosen@example.com", "firstname": "Jenny", "lastname": "Rosen" } }] }),
+        )
+        .await;
+    let contact_id = contact["results"][0]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let assoc = |id: &str, type_id: u32| serde_json::json!({ "to": { "id": id }, "types": [{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id }] });
+    let mut associations = vec![assoc(&contact_id, 177)];
+    for (name, quantity, price) in lines {
+        let line = env
+            .hubspot(
+                reqwest::Method::POST,
+                "/crm/v3/objects/line_items",
+                serde_json::json!({ "properties": { "name": name, "quantity": quantity, "price": price } }),
+            )
+            .await;
+        associations.push(assoc(line["id"].as_str().expect("line item id"), 409));
+    }
+    let invoice = env
+        .hubspot(
+            reqwest::Method::POST,
+            "/crm/v3/objects/invoices",
+            serde_json::json!({
+                "properties": {
+                    "hs_currency": "USD", "hs_number": number, "hs_invoice_status": "open",
+                    "hs_invoice_date": "2026-12-01", "hs_due_date": "2026-12-31"
+                },
+                "associations": associations,
+            }),
+        )
+        .await;
+    invoice["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("invoice created: {invoice:#}"))
+        .to_owned()
+}
+
+/// A Stripe `invoice.paid` event for an invoice numbered `number`, paid in full.
+pub fn stripe_invoice_paid(
+    event_id: &str,
+    invoice_id: &str,
+    number: &str,
+    total_minor: i64,
+) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "object": "event", "api_version": "2024-06-20",
+        "created": chrono::Utc::now().timestamp(), "type": "invoice.paid",
+        "data": { "object": {
+            "id": invoice_id, "object": "invoice", "number": number, "status": "paid",
+            "currency": "usd", "customer": "cus_NeZwdNtLEOXuvB", "customer_email": "jenny.rosen@example.com",
+            "customer_name": "Jenny Rosen", "created": 1_764_600_000, "subtotal": total_minor, "total": total_minor,
+            "amount_due": total_minor, "amount_paid": total_minor, "amount_remaining": 0,
+            "status_transitions": { "finalized_at": 1_764_600_100, "paid_at": 1_764_700_000 },
+            "lines": { "object": "list", "data": [] }
+        }}
+    }))
+    .expect("json")
 }

@@ -2,6 +2,8 @@
 //! once in effect. Every apply runs in one store transaction: lock the entity, check the inbox,
 //! guard the version, recognise echoes, write to the target, record links and the outcome.
 
+mod customers;
+mod payments;
 mod to_accounting;
 mod to_crm;
 

@@ -2,12 +2,17 @@
 //! customers; payments are recorded against the matching accounting invoice.
 
 use ledgerhook_shared::{
-    model::{CanonicalObject, Customer, Invoice, InvoiceStatus},
+    model::{CanonicalObject, InvoiceStatus},
     store, Category, EventType,
 };
 
-use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
-use crate::connectors::{AccountingApi, CrmApi, PaymentDraft, RemoteCustomer, RemoteInvoice};
+use super::{
+    customers::{customer_for, customer_of},
+    fingerprint,
+    payments::payment,
+    Ctx, Outcome, SyncError, TenantTargets,
+};
+use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
     let Some(accounting) = &targets.accounting else {
@@ -241,118 +246,6 @@ async fn void_linked<A: AccountingApi>(
     ))
 }
 
-/// A payment, recorded once against the accounting invoice with the same number.
-async fn payment<A: AccountingApi>(
-    ctx: &Ctx<'_>,
-    acct: &A,
-    acct_system: &str,
-) -> Result<Outcome, SyncError> {
-    let event = ctx.event;
-    let (number, paid_ref, amount, date) = match &event.data {
-        Some(CanonicalObject::Invoice(i)) => (
-            i.number.clone(),
-            i.id.clone(),
-            i.amount_paid.unwrap_or(i.total),
-            event.time.date_naive(),
-        ),
-        Some(CanonicalObject::Payment(p)) => (
-            p.invoice_number.clone(),
-            p.invoice_id.clone().unwrap_or_else(|| p.id.clone()),
-            p.amount,
-            p.paid_at.unwrap_or(event.time).date_naive(),
-        ),
-        _ => {
-            return Err(SyncError::permanent(
-                "a payment event without its payment or invoice",
-            ))
-        }
-    };
-    let Some(number) = number else {
-        return Ok(Outcome::skipped(
-            "the payment is not for an invoice ledgerhook can match",
-        ));
-    };
-    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
-    // Stripe reports one payment as invoice.paid and payment_intent.succeeded: both carry the
-    // Stripe invoice id, which is what the recorded payment is linked by.
-    if let Some(done) = store::link_get(
-        ctx.tx,
-        ctx.tenant,
-        "payment",
-        &event.system,
-        &paid_ref,
-        acct_system,
-    )
-    .await?
-    {
-        return Ok(Outcome {
-            status: "skipped",
-            target_id: Some(done),
-            detail: Some("this payment is already recorded".into()),
-            invoice_number: Some(number),
-        });
-    }
-    let Some(invoice) = acct.find_invoice_by_number(&number).await? else {
-        return Err(SyncError::transient(format!(
-            "invoice {number} is not in accounting yet"
-        )));
-    };
-    let due = invoice.invoice.amount_due.unwrap_or(invoice.invoice.total);
-    if invoice.invoice.status == InvoiceStatus::Paid || due.amount.is_zero() {
-        return Ok(Outcome {
-            status: "skipped",
-            target_id: Some(invoice.id().to_owned()),
-            detail: Some("the invoice is already paid in accounting".into()),
-            invoice_number: Some(number),
-        });
-    }
-    if invoice.invoice.status == InvoiceStatus::Void {
-        return Err(SyncError::permanent(format!(
-            "invoice {number} is voided in accounting; the payment needs a person"
-        )));
-    }
-    if amount.currency != due.currency {
-        return Err(SyncError::permanent(format!(
-            "payment in {} for invoice {number} in {}",
-            amount.currency, due.currency
-        )));
-    }
-    // Never more than is due: accounting refuses overpayments, and a partial is what it is.
-    let amount = if amount.amount > due.amount {
-        due
-    } else {
-        amount
-    };
-    let draft = PaymentDraft {
-        amount,
-        date,
-        reference: paid_ref.clone(),
-    };
-    let key = format!("ledgerhook-pay-{}-{}-{paid_ref}", ctx.tenant, event.system);
-    let payment_id = acct.record_payment(&invoice, &draft, &key).await?;
-    store::link_put(
-        ctx.tx,
-        ctx.tenant,
-        "payment",
-        (&event.system, &paid_ref),
-        (acct_system, &payment_id),
-    )
-    .await?;
-    // The accounting webhook this payment causes must not bounce back as a CRM change.
-    if let Some(after) = acct.get_invoice(invoice.id()).await? {
-        store::write_record(
-            ctx.tx,
-            ctx.tenant,
-            acct_system,
-            "invoice",
-            after.id(),
-            &fingerprint(&after.invoice),
-        )
-        .await?;
-    }
-    Ok(Outcome::applied(payment_id, Some(&number)))
-}
-
 async fn find_invoice<A: AccountingApi>(
     ctx: &Ctx<'_>,
     acct: &A,
@@ -376,74 +269,4 @@ async fn find_invoice<A: AccountingApi>(
         }
     }
     Ok(acct.find_invoice_by_number(number).await?)
-}
-
-fn customer_of(invoice: &Invoice) -> Customer {
-    Customer {
-        id: invoice.customer.id.clone().unwrap_or_default(),
-        name: invoice.customer.name.clone(),
-        email: invoice.customer.email.clone(),
-        ..Customer::default()
-    }
-}
-
-/// The accounting customer for a CRM customer: by link, else email, else name, else created.
-async fn customer_for<A: AccountingApi>(
-    ctx: &Ctx<'_>,
-    acct: &A,
-    acct_system: &str,
-    crm_system: &str,
-    customer: &Customer,
-) -> Result<RemoteCustomer, SyncError> {
-    if !customer.id.is_empty() {
-        if let Some(id) = store::link_get(
-            ctx.tx,
-            ctx.tenant,
-            "customer",
-            crm_system,
-            &customer.id,
-            acct_system,
-        )
-        .await?
-        {
-            return Ok(RemoteCustomer {
-                id,
-                name: customer.name.clone(),
-                email: customer.email.clone(),
-            });
-        }
-    }
-    if customer.email.is_none() && customer.name.is_none() {
-        return Err(SyncError::permanent(
-            "the invoice's customer has neither email nor name to match on",
-        ));
-    }
-    let lock = customer
-        .email
-        .as_deref()
-        .or(customer.name.as_deref())
-        .unwrap_or_default()
-        .to_lowercase();
-    store::lock_entity(ctx.tx, &format!("{}/customer/{lock}", ctx.tenant)).await?;
-    let remote = match acct
-        .find_customer(customer.email.as_deref(), customer.name.as_deref())
-        .await?
-    {
-        Some(found) => found,
-        None => {
-            let key = format!("ledgerhook-cust-{}-{crm_system}-{lock}", ctx.tenant);
-            acct.create_customer(customer, &key).await?
-        }
-    };
-    if !customer.id.is_empty() {
-        store::link_put(
-            ctx.tx,
-            ctx.tenant,
-            "customer",
-            (crm_system, &customer.id),
-            (acct_system, &remote.id),
-        )
-        .await?;
-    }
-    Ok(remote)
 }

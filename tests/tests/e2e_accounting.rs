@@ -1,0 +1,190 @@
+//! End to end from the accounting side and through failures: invoices and payments made in
+//! Xero reach HubSpot, a payment that arrives before its invoice waits for it, and a target
+//! answering 500s and 429s for a while loses nothing once it recovers.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use support::{Env, XERO_TENANT};
+
+const WAIT: Duration = Duration::from_secs(40);
+
+fn hubspot_invoice<'a>(state: &'a Value, number: &str) -> Option<&'a Value> {
+    state["hubspot"]["acme"]["objects"]["invoices"]
+        .as_array()?
+        .iter()
+        .find(|i| i["properties"]["hs_number"] == number)
+}
+
+fn xero_invoices<'a>(state: &'a Value, number: &str) -> Vec<&'a Value> {
+    state["xero"][XERO_TENANT]["invoices"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|i| i["InvoiceNumber"] == number)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A contact and an approved invoice made in Xero; returns the invoice id.
+async fn xero_invoice(env: &Env, number: &str, quantity: u32, unit: &str) -> String {
+    let contact = env
+        .xero(
+            Method::PUT,
+            "Contacts",
+            json!({ "Contacts": [{ "Name": format!("Globex {number}"), "EmailAddress": format!("ap+{number}@globex.example") }] }),
+        )
+        .await;
+    let contact_id = contact["Contacts"][0]["ContactID"]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    let body = format!(
+        r#"{{"Invoices":[{{"Type":"ACCREC","Contact":{{"ContactID":"{contact_id}"}},"InvoiceNumber":"{number}",
+        "Status":"AUTHORISED","CurrencyCode":"USD","LineAmountTypes":"NoTax","Date":"2026-12-01","DueDate":"2026-12-31",
+        "LineItems":[{{"Description":"Consulting","Quantity":{quantity},"UnitAmount":{unit},"AccountCode":"200"}}]}}]}}"#
+    );
+    let invoice = env
+        .xero(
+            Method::PUT,
+            "Invoices",
+            serde_json::from_str(&body).expect("json"),
+        )
+        .await;
+    invoice["Invoices"][0]["InvoiceID"]
+        .as_str()
+        .expect("invoice id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn xero_invoices_payments_and_voids_reach_hubspot() {
+    let env = Env::start(1).await;
+    let paid = xero_invoice(&env, "INV-2001", 3, "333.33").await;
+    let voided = xero_invoice(&env, "INV-2002", 1, "50.00").await;
+    env.wait_for(WAIT, "both invoices in HubSpot", |s| {
+        hubspot_invoice(s, "INV-2001")
+            .is_some_and(|i| i["properties"]["hs_amount_billed"] == "999.99")
+            && hubspot_invoice(s, "INV-2002").is_some()
+    })
+    .await;
+
+    let payment = env
+        .xero(
+            Method::PUT,
+            "Payments",
+            serde_json::from_str(&format!(
+                r#"{{"Payments":[{{"Invoice":{{"InvoiceID":"{paid}"}},"Account":{{"Code":"090"}},"Date":"2026-12-02","Amount":999.99}}]}}"#
+            ))
+            .expect("json"),
+        )
+        .await;
+    assert_eq!(
+        payment["Payments"][0]["Status"], "AUTHORISED",
+        "{payment:#}"
+    );
+    env.xero(
+        Method::POST,
+        &format!("Invoices/{voided}"),
+        json!({ "Invoices": [{ "InvoiceID": voided, "Status": "VOIDED" }] }),
+    )
+    .await;
+
+    let state = env
+        .wait_for(WAIT, "paid and voided in HubSpot", |s| {
+            hubspot_invoice(s, "INV-2001")
+                .is_some_and(|i| i["properties"]["hs_invoice_status"] == "paid")
+                && hubspot_invoice(s, "INV-2002")
+                    .is_some_and(|i| i["properties"]["hs_invoice_status"] == "voided")
+        })
+        .await;
+    let invoices = state["hubspot"]["acme"]["objects"]["invoices"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(invoices, Some(2), "one HubSpot invoice per Xero invoice");
+    // Nothing that came back from HubSpot was written to Xero again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = env.state().await;
+    assert_eq!(
+        after["xero"][XERO_TENANT]["invoices"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        after["xero"][XERO_TENANT]["payments"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(env.journal("dead_lettered").await.is_empty());
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_before_its_invoice_waits_for_it() {
+    let env = Env::start(1).await;
+    // Stripe reports the payment first; nothing in Xero has that number yet.
+    let body = support::stripe_invoice_paid("evt_early_0001", "in_early_0001", "INV-3001", 5_000);
+    assert_eq!(env.post_stripe(&body).await, 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(xero_invoices(&env.state().await, "INV-3001").is_empty());
+    assert!(
+        !env.journal("retried").await.is_empty(),
+        "the payment is retried, not dropped"
+    );
+
+    support::hubspot_invoice(&env, "INV-3001", &[("Setup", "1", "50.00")]).await;
+    let state = env
+        .wait_for(WAIT, "the early payment applied", |s| {
+            xero_invoices(s, "INV-3001")
+                .first()
+                .is_some_and(|i| i["Status"] == "PAID")
+        })
+        .await;
+    assert_eq!(
+        state["xero"][XERO_TENANT]["payments"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_target_failing_for_a_while_loses_nothing() {
+    let env = Env::start(1).await;
+    env.faults(json!({ "system": "xero", "error_rate": 1.0, "status": 503 }))
+        .await;
+    for n in 1..=3 {
+        support::hubspot_invoice(&env, &format!("INV-400{n}"), &[("Licence", "1", "10.00")]).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        xero_invoices(&env.state().await, "INV-4001").is_empty(),
+        "nothing reaches a failing Xero"
+    );
+    // Then Xero rate-limits for a few calls, then recovers.
+    env.clear_faults().await;
+    env.faults(json!({ "system": "xero", "rate_limit_next": 3, "retry_after": 1 }))
+        .await;
+    let state = env
+        .wait_for(WAIT, "every invoice in Xero", |s| {
+            (1..=3).all(|n| !xero_invoices(s, &format!("INV-400{n}")).is_empty())
+        })
+        .await;
+    for n in 1..=3 {
+        assert_eq!(
+            xero_invoices(&state, &format!("INV-400{n}")).len(),
+            1,
+            "INV-400{n} once"
+        );
+    }
+    assert!(!env.journal("retried").await.is_empty());
+    assert!(env.journal("dead_lettered").await.is_empty());
+    env.finish().await;
+}

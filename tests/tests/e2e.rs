@@ -7,7 +7,6 @@ use std::{str::FromStr, time::Duration};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::Sha256;

@@ -53,7 +53,7 @@ async fn processes_starting_together_migrate_once() {
         .query("SELECT version FROM ledgerhook_migrations", &[])
         .await
         .expect("query");
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
     assert!(b.ping().await && c.ping().await);
     drop_database(&name).await;
 }

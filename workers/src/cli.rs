@@ -29,7 +29,6 @@ pub async fn main(destination: Destination) -> anyhow::Result<()> {
     let path = config::config_path(args.config.as_deref())?;
     let config = config::load_file(&path, &config::env_vars())
         .with_context(|| format!("loading {}", path.display()))?;
-    let tenants = targets::build(&config)?;
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -37,6 +36,7 @@ pub async fn main(destination: Destination) -> anyhow::Result<()> {
         signal.cancel();
     });
     let store = connect_store(&config, args.concurrency, &shutdown).await?;
+    let tenants = targets::build(&config, &store)?;
     let worker = Arc::new(Worker::new(destination, &config, store, tenants));
     tracing::info!(service, "started");
     runtime::run(worker.clone(), args.concurrency.max(1), shutdown).await;

@@ -5,7 +5,10 @@ use deadpool_postgres::Object;
 
 use super::StoreError;
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_oauth_seed.sql")),
+];
 
 /// An arbitrary constant: the key of the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x6c65_6467_6572; // "ledger"

@@ -329,3 +329,61 @@ pub async fn dead_letter_insert(
     .await?;
     Ok(id)
 }
+
+/// One connection's OAuth2 token set. `SecretString` keeps the tokens out of `Debug` output.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_at: DateTime<Utc>,
+    /// When the provider issued it (kept in `updated_at`); with `expires_at` it gives the lifetime.
+    pub issued_at: DateTime<Utc>,
+    /// Fingerprint of the configured refresh token the set descends from; see migration 0002.
+    pub seed: Option<String>,
+}
+
+pub async fn token_get(
+    c: &impl GenericClient,
+    connection: &str,
+) -> Result<Option<TokenSet>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT access_token, refresh_token, expires_at, updated_at, seed
+             FROM oauth_tokens WHERE connection = $1",
+            &[&connection],
+        )
+        .await?;
+    Ok(row.map(|r| TokenSet {
+        access_token: SecretString::from(r.get::<_, String>(0)),
+        refresh_token: SecretString::from(r.get::<_, String>(1)),
+        expires_at: r.get(2),
+        issued_at: r.get(3),
+        seed: r.get(4),
+    }))
+}
+
+/// Replaces the connection's token set. Callers commit before using the new access token, so a
+/// rotated refresh token is never lost to a crash after the provider retired the old one.
+pub async fn token_put(
+    c: &impl GenericClient,
+    connection: &str,
+    set: &TokenSet,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO oauth_tokens (connection, access_token, refresh_token, expires_at, updated_at, seed)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (connection) DO UPDATE
+           SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token,
+               expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at, seed = EXCLUDED.seed",
+        &[
+            &connection,
+            &set.access_token.expose_secret(),
+            &set.refresh_token.expose_secret(),
+            &set.expires_at,
+            &set.issued_at,
+            &set.seed,
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -48,6 +48,14 @@ impl Limits {
         per: Duration::from_secs(60),
         concurrent: 10,
     };
+    /// Salesforce: no per-minute limit, but a rolling 24-hour allocation per org (answered with
+    /// 403 REQUEST_LIMIT_EXCEEDED, which the connector retries much later) and at most 25
+    /// concurrent long-running requests in a production org. The window only bounds bursts.
+    pub const SALESFORCE: Limits = Limits {
+        requests: 1000,
+        per: Duration::from_secs(60),
+        concurrent: 25,
+    };
 }
 
 /// Admits requests for one connection. Cheap to share behind an `Arc`.

@@ -5,6 +5,9 @@
 //! never through a float) and classifies every failure as transient or permanent.
 
 pub mod hubspot;
+mod num;
+pub mod quickbooks;
+pub mod salesforce;
 pub mod xero;
 
 use std::time::Duration;

@@ -3,11 +3,13 @@
 use ledgerhook_shared::model::{Customer, Invoice, Payment};
 
 use crate::connectors::{
-    xero::XeroClient, AccountingApi, ApplyError, PaymentDraft, RemoteCustomer, RemoteInvoice,
+    quickbooks::QuickbooksClient, xero::XeroClient, AccountingApi, ApplyError, PaymentDraft,
+    RemoteCustomer, RemoteInvoice,
 };
 
 #[derive(Debug)]
 pub enum AccountingTarget {
+    Quickbooks(QuickbooksClient),
     Xero(XeroClient),
 }
 
@@ -15,6 +17,7 @@ impl AccountingTarget {
     /// The system's name in links, versions and events.
     pub fn system(&self) -> &'static str {
         match self {
+            AccountingTarget::Quickbooks(_) => "quickbooks",
             AccountingTarget::Xero(_) => "xero",
         }
     }
@@ -24,6 +27,7 @@ impl AccountingTarget {
 macro_rules! dispatch {
     ($self:ident, $client:ident => $call:expr) => {
         match $self {
+            AccountingTarget::Quickbooks($client) => $call,
             AccountingTarget::Xero($client) => $call,
         }
     };

@@ -3,12 +3,14 @@
 use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus};
 
 use crate::connectors::{
-    hubspot::HubspotClient, ApplyError, CrmApi, RemoteCustomer, RemoteInvoice,
+    hubspot::HubspotClient, salesforce::SalesforceClient, ApplyError, CrmApi, RemoteCustomer,
+    RemoteInvoice,
 };
 
 #[derive(Debug)]
 pub enum CrmTarget {
     Hubspot(HubspotClient),
+    Salesforce(SalesforceClient),
 }
 
 impl CrmTarget {
@@ -16,6 +18,7 @@ impl CrmTarget {
     pub fn system(&self) -> &'static str {
         match self {
             CrmTarget::Hubspot(_) => "hubspot",
+            CrmTarget::Salesforce(_) => "salesforce",
         }
     }
 }
@@ -25,6 +28,7 @@ macro_rules! dispatch {
     ($self:ident, $client:ident => $call:expr) => {
         match $self {
             CrmTarget::Hubspot($client) => $call,
+            CrmTarget::Salesforce($client) => $call,
         }
     };
 }

@@ -10,39 +10,51 @@ pub use crm::CrmTarget;
 
 use std::{collections::HashMap, sync::Arc};
 
-use ledgerhook_shared::config::{Config, Credentials, Target};
+use ledgerhook_shared::{
+    config::{Config, Credentials, Target},
+    store::Store,
+};
 
 use crate::{
-    auth::TokenHandle,
+    auth::{ClientAuth, OAuthConfig, TokenHandle},
     connectors::{
         hubspot::{HubspotClient, HubspotOptions},
         xero::{XeroClient, XeroOptions},
     },
+    limits::{Limits, RateLimiter},
     sync::TenantTargets,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("tenant `{tenant}`: {system} has no connector yet (supported now: xero, hubspot)")]
+    #[error("tenant `{tenant}`: {system} has no connector (known: quickbooks, xero, hubspot, salesforce)")]
     Unsupported { tenant: String, system: String },
-    #[error("tenant `{tenant}`: OAuth2 credentials for {system} are not supported yet; configure a static access_token")]
-    OAuth { tenant: String, system: String },
+    #[error("tenant `{tenant}`: cannot set up OAuth2 for {system}: {message}")]
+    OAuth {
+        tenant: String,
+        system: String,
+        message: String,
+    },
 }
 
 /// One entry per tenant. A tenant whose system has no connector yet is refused at start, with
-/// its name, rather than dead-lettering its events one by one.
-pub fn build(config: &Config) -> Result<HashMap<String, Arc<TenantTargets>>, TargetError> {
+/// its name, rather than dead-lettering its events one by one. OAuth2 connections keep their
+/// token sets in `store`.
+pub fn build(
+    config: &Config,
+    store: &Store,
+) -> Result<HashMap<String, Arc<TenantTargets>>, TargetError> {
     let mut out = HashMap::new();
     for tenant in &config.tenants {
         let accounting = tenant
             .accounting
             .as_ref()
-            .map(|t| accounting(&tenant.id, t))
+            .map(|t| accounting(&tenant.id, t, store))
             .transpose()?;
         let crm = tenant
             .crm
             .as_ref()
-            .map(|t| crm(&tenant.id, t))
+            .map(|t| crm(&tenant.id, t, store))
             .transpose()?;
         out.insert(
             tenant.id.clone(),
@@ -52,24 +64,68 @@ pub fn build(config: &Config) -> Result<HashMap<String, Arc<TenantTargets>>, Tar
     Ok(out)
 }
 
-fn token(tenant: &str, target: &Target) -> Result<TokenHandle, TargetError> {
+/// The token handle of one tenant's target: connection `<tenant>/<system>` for OAuth2.
+pub fn token(tenant: &str, target: &Target, store: &Store) -> Result<TokenHandle, TargetError> {
     match &target.credentials {
         Credentials::Static { access_token } => Ok(TokenHandle::fixed(access_token.clone())),
-        Credentials::OAuth { .. } => Err(TargetError::OAuth {
-            tenant: tenant.to_owned(),
-            system: target.system.clone(),
-        }),
+        Credentials::OAuth {
+            client_id,
+            client_secret,
+            refresh_token,
+            token_url,
+        } => {
+            let config = OAuthConfig {
+                // A tenant has at most one target per system, so this names one connection.
+                connection: format!("{tenant}/{}", target.system),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                refresh_token: refresh_token.clone(),
+                token_url: token_url.clone(),
+                client_auth: ClientAuth::for_system(&target.system),
+            };
+            TokenHandle::oauth(config, store.clone()).map_err(|e| TargetError::OAuth {
+                tenant: tenant.to_owned(),
+                system: target.system.clone(),
+                message: e.to_string(),
+            })
+        }
     }
 }
 
-fn accounting(tenant: &str, target: &Target) -> Result<AccountingTarget, TargetError> {
+fn accounting(
+    tenant: &str,
+    target: &Target,
+    store: &Store,
+) -> Result<AccountingTarget, TargetError> {
+    use crate::connectors::quickbooks::{QuickbooksClient, QuickbooksOptions};
     match target.system.as_str() {
-        "xero" => Ok(AccountingTarget::Xero(XeroClient::new(
-            target.base_url.clone(),
-            target.account_id.clone().unwrap_or_default(),
-            token(tenant, target)?,
-            XeroOptions::default(),
-        ))),
+        "quickbooks" => {
+            let client = QuickbooksClient::new(
+                target.base_url.clone(),
+                // Config validation requires realm_id for QuickBooks.
+                target.account_id.clone().unwrap_or_default(),
+                token(tenant, target, store)?,
+                QuickbooksOptions::default(),
+            );
+            Ok(AccountingTarget::Quickbooks(
+                match configured_limiter(target) {
+                    Some(limiter) => client.with_limiter(limiter),
+                    None => client,
+                },
+            ))
+        }
+        "xero" => {
+            let client = XeroClient::new(
+                target.base_url.clone(),
+                target.account_id.clone().unwrap_or_default(),
+                token(tenant, target, store)?,
+                XeroOptions::default(),
+            );
+            Ok(AccountingTarget::Xero(match configured_limiter(target) {
+                Some(limiter) => client.with_limiter(limiter),
+                None => client,
+            }))
+        }
         other => Err(TargetError::Unsupported {
             tenant: tenant.to_owned(),
             system: other.to_owned(),
@@ -77,16 +133,46 @@ fn accounting(tenant: &str, target: &Target) -> Result<AccountingTarget, TargetE
     }
 }
 
-fn crm(tenant: &str, target: &Target) -> Result<CrmTarget, TargetError> {
+fn crm(tenant: &str, target: &Target, store: &Store) -> Result<CrmTarget, TargetError> {
+    use crate::connectors::salesforce::{SalesforceClient, SalesforceOptions};
     match target.system.as_str() {
-        "hubspot" => Ok(CrmTarget::Hubspot(HubspotClient::new(
-            target.base_url.clone(),
-            token(tenant, target)?,
-            HubspotOptions::default(),
-        ))),
+        "salesforce" => {
+            let client = SalesforceClient::new(
+                target.base_url.clone(),
+                token(tenant, target, store)?,
+                SalesforceOptions::default(),
+            );
+            Ok(CrmTarget::Salesforce(match configured_limiter(target) {
+                Some(limiter) => client.with_limiter(limiter),
+                None => client,
+            }))
+        }
+        "hubspot" => {
+            let client = HubspotClient::new(
+                target.base_url.clone(),
+                token(tenant, target, store)?,
+                HubspotOptions::default(),
+            );
+            Ok(CrmTarget::Hubspot(match configured_limiter(target) {
+                Some(limiter) => client.with_limiter(limiter),
+                None => client,
+            }))
+        }
         other => Err(TargetError::Unsupported {
             tenant: tenant.to_owned(),
             system: other.to_owned(),
         }),
     }
+}
+
+/// The limiter for a connection whose config states its own limits; `None` keeps the
+/// connector's preset for the provider's published limits.
+fn configured_limiter(target: &Target) -> Option<Arc<RateLimiter>> {
+    target.rate_limit.map(|l| {
+        Arc::new(RateLimiter::new(Limits {
+            requests: l.requests,
+            per: l.window,
+            concurrent: l.concurrent as usize,
+        }))
+    })
 }

@@ -12,41 +12,12 @@
 //! (ErrorNumber, Type, Message, Elements[].ValidationErrors[].Message). Money fields are
 //! `type: number` in the spec, so they travel as JSON numbers, never strings.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Serialize};
 
-/// A decimal that is written and read as a JSON number token without passing through `f64`.
-///
-/// serde_json (without `arbitrary_precision`) parses numbers into `f64`, which cannot hold
-/// 0.1 or 17 significant digits. Going through `RawValue` keeps the token's exact text, both
-/// ways: `Decimal`'s own digits go out verbatim, and the digits Xero sent are parsed by
-/// `Decimal` itself. This only works with serde_json's own (de)serializer, which is the only
-/// one this module uses; `serde_json::Value` would lose the precision again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Num(pub Decimal);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
-        // Tolerate a quoted number too: some Xero-compatible servers send strings.
-        let text = raw.get().trim().trim_matches('"');
-        Decimal::from_str(text)
-            .or_else(|_| Decimal::from_scientific(text))
-            .map(Num)
-            .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a decimal: {e}")))
-    }
-}
+/// Money fields travel as exact JSON number tokens; the type is shared with the other
+/// connectors whose APIs take JSON numbers.
+pub(super) use crate::connectors::num::Num;
 
 /// Reads Xero's `/Date(1573755038314+0000)/` (milliseconds since the epoch, UTC, with the
 /// organisation's offset appended for information), or an ISO `2019-03-11T00:00:00`.
@@ -335,6 +306,10 @@ impl XError {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+
     use super::*;
 
     fn dec(s: &str) -> Decimal {

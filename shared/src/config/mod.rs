@@ -127,6 +127,17 @@ pub struct Target {
     /// QuickBooks realm id or Xero tenant id.
     pub account_id: Option<String>,
     pub credentials: Credentials,
+    /// The connection's API limits, when they differ from the provider's published defaults
+    /// (a higher plan, or a sandbox).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// At most `requests` per `window`, and `concurrent` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+    pub concurrent: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -300,4 +311,7 @@ struct RawTarget {
     client_secret: Option<String>,
     refresh_token: Option<String>,
     token_url: Option<String>,
+    rate_limit_requests: Option<u32>,
+    rate_limit_window_secs: Option<u64>,
+    max_concurrent_requests: Option<u32>,
 }

@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::{
-    AdminConfig, AdminToken, BrokerConfig, Config, ConfigError, Credentials, RawConfig, RawSource,
-    RawTarget, RawTenant, RawToken, RouterConfig, Source, StoreConfig, Target, Tenant,
+    AdminConfig, AdminToken, BrokerConfig, Config, ConfigError, Credentials, RateLimit, RawConfig,
+    RawSource, RawTarget, RawTenant, RawToken, RouterConfig, Source, StoreConfig, Target, Tenant,
 };
 use crate::event::Category;
 
@@ -383,11 +383,34 @@ fn target(key: &str, raw: RawTarget, systems: &[&str]) -> Result<Target, ConfigE
             return Err(ConfigError::invalid(format!("{key}.access_token"), "credentials are missing: set access_token, or client_id, client_secret and refresh_token"))
         }
     };
+    let rate_limit = match (
+        raw.rate_limit_requests,
+        raw.rate_limit_window_secs,
+        raw.max_concurrent_requests,
+    ) {
+        (None, None, None) => None,
+        (Some(requests), Some(window), Some(concurrent))
+            if requests > 0 && window > 0 && concurrent > 0 =>
+        {
+            Some(RateLimit {
+                requests,
+                window: Duration::from_secs(window),
+                concurrent,
+            })
+        }
+        _ => {
+            return Err(ConfigError::invalid(
+                format!("{key}.rate_limit_requests"),
+                "set rate_limit_requests, rate_limit_window_secs and max_concurrent_requests together, all positive",
+            ))
+        }
+    };
     Ok(Target {
         system: raw.system,
         base_url,
         account_id,
         credentials,
+        rate_limit,
     })
 }
 

@@ -1,13 +1,20 @@
-//! Black-box tests of ledgerhook-sandbox: the Xero and HubSpot simulators over HTTP, their
-//! webhooks checked with the router's own verification, OAuth rotation, limits and faults.
+//! Black-box tests of ledgerhook-sandbox: the Xero, QuickBooks Online, HubSpot and Salesforce
+//! simulators over HTTP, their webhooks checked with the router's own verification, OAuth
+//! rotation, limits and faults.
 
 #[path = "sandbox/support.rs"]
 mod support;
 
+#[path = "sandbox/dump.rs"]
+mod dump;
 #[path = "sandbox/hubspot.rs"]
 mod hubspot;
 #[path = "sandbox/operations.rs"]
 mod operations;
+#[path = "sandbox/quickbooks.rs"]
+mod quickbooks;
+#[path = "sandbox/salesforce.rs"]
+mod salesforce;
 
 use std::time::Duration;
 

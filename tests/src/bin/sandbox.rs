@@ -1,8 +1,9 @@
-//! `ledgerhook-sandbox --config FILE --listen ADDR`: simulates Xero and HubSpot for the tenants
-//! of a ledgerhook config until SIGTERM or Ctrl-C.
+//! `ledgerhook-sandbox --config FILE --listen ADDR`: simulates Xero, QuickBooks Online, HubSpot
+//! and Salesforce for the tenants of a ledgerhook config until SIGTERM or Ctrl-C.
 //!
-//! Point a tenant's target at it with `base_url = "http://ADDR/xero"` or `.../hubspot`; its
-//! webhooks go to `router.public_base_url`, signed with the matching sources' secrets.
+//! Point a tenant's target at it with `base_url = "http://ADDR/xero"` (or `.../quickbooks`,
+//! `.../hubspot`, `.../salesforce`); its webhooks go to `router.public_base_url`, signed with
+//! the matching sources' secrets.
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "ledgerhook-sandbox",
     version,
-    about = "Stateful simulators of the Xero and HubSpot APIs for ledgerhook"
+    about = "Stateful simulators of the Xero, QuickBooks Online, HubSpot and Salesforce APIs for ledgerhook"
 )]
 struct Args {
     /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
@@ -28,7 +29,7 @@ struct Args {
     /// Lifetime of access tokens issued by the OAuth endpoints.
     #[arg(long, default_value_t = 1800)]
     token_lifetime_secs: u64,
-    /// How long a Xero `Idempotency-Key` replays its first answer.
+    /// How long a Xero `Idempotency-Key` or a QuickBooks `requestid` replays its first answer.
     #[arg(long, default_value_t = 360)]
     idempotency_window_secs: u64,
 }
@@ -53,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
         .context("starting the sandbox")?;
     tracing::info!(
         url = sandbox.base_url(),
-        "ledgerhook-sandbox listening: /xero, /hubspot, /_sandbox"
+        "ledgerhook-sandbox listening: /xero, /quickbooks, /hubspot, /salesforce, /_sandbox"
     );
     tokio::spawn(async move {
         wait_for_signal().await;

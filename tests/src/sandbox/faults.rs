@@ -1,12 +1,14 @@
 //! Fault injection: `/_sandbox/faults` makes a system slow, failing or rate limited, so tests
 //! and benchmarks can watch the workers retry.
 //!
-//! `POST` a JSON object `{system: "xero"|"hubspot"|"*", error_rate, status, fail_next,
-//! rate_limit_next, retry_after, latency_ms}`; fields left out keep their value. `DELETE`
-//! (optionally `?system=`) clears. Every call to a system, token endpoints included, first
-//! waits the added latency, then fails if `fail_next` is left, then answers 429 if
-//! `rate_limit_next` is left, then fails with probability `error_rate`. Settings for `*` apply
-//! to both systems, on top of their own.
+//! `POST` a JSON object `{system: "xero"|"quickbooks"|"hubspot"|"salesforce"|"*", error_rate,
+//! status, fail_next, rate_limit_next, retry_after, latency_ms}`; fields left out keep their
+//! value. `DELETE` (optionally `?system=`) clears. Every call to a system, token endpoints
+//! included, first waits the added latency, then fails if `fail_next` is left, then is refused
+//! as the provider refuses a call over its limits if `rate_limit_next` is left (429 with
+//! `Retry-After`; Salesforce, which has no 429, answers 403 `REQUEST_LIMIT_EXCEEDED` and the
+//! sandbox adds `Retry-After`), then fails with probability `error_rate`. Settings for `*`
+//! apply to every system, on top of its own.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    hubspot,
+    hubspot, quickbooks, salesforce,
     state::{lock, Shared},
     xero, System,
 };
@@ -68,7 +70,7 @@ enum Injected {
     RateLimited(u64),
 }
 
-const SCOPES: [&str; 3] = ["xero", "hubspot", "*"];
+const SCOPES: [&str; 5] = ["xero", "quickbooks", "hubspot", "salesforce", "*"];
 
 impl Faults {
     pub fn clear(&self, scope: Option<&str>) {
@@ -131,12 +133,20 @@ pub(crate) async fn gate(shared: &Shared, system: System) -> Option<HttpResponse
     shared.counters.fault_injected(system);
     Some(match (system, injected) {
         (System::Xero, Injected::Fail(status)) => xero::reply::fault(status),
+        (System::Quickbooks, Injected::Fail(status)) => quickbooks::reply::fault(status),
         (System::Hubspot, Injected::Fail(status)) => hubspot::reply::fault(status),
+        (System::Salesforce, Injected::Fail(status)) => salesforce::reply::fault(status),
         (System::Xero, Injected::RateLimited(secs)) => {
             xero::reply::rate_limited("minute", Some(secs))
         }
+        (System::Quickbooks, Injected::RateLimited(secs)) => {
+            quickbooks::reply::throttled(Some(secs))
+        }
         (System::Hubspot, Injected::RateLimited(secs)) => {
             hubspot::reply::rate_limited(Duration::from_secs(secs))
+        }
+        (System::Salesforce, Injected::RateLimited(secs)) => {
+            salesforce::reply::limit_exceeded(Some(secs))
         }
     })
 }
@@ -147,7 +157,9 @@ pub(crate) async fn set(spec: web::Json<FaultSpec>, shared: web::Data<Shared>) -
         HttpResponse::BadRequest().json(json!({ "error": "invalid_fault", "message": message }))
     };
     if !SCOPES.contains(&spec.system.as_str()) {
-        return bad("system must be \"xero\", \"hubspot\" or \"*\"");
+        return bad(
+            "system must be \"xero\", \"quickbooks\", \"hubspot\", \"salesforce\" or \"*\"",
+        );
     }
     if spec.error_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
         return bad("error_rate must be between 0 and 1");

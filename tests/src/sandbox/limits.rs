@@ -5,8 +5,12 @@
 //! `X-DayLimit-Remaining` and `X-AppMinLimit-Remaining`; over a limit the answer is 429 with
 //! `X-Rate-Limit-Problem` naming it (`minute`, `day`, as clients such as xero-python compare
 //! it; `concurrent` for the third) and, for the minute and day limits, `Retry-After` in seconds.
-//! HubSpot: 100 requests per 10 seconds per portal. Refused calls do not count against a window,
-//! so `Retry-After` says exactly when the next call will pass.
+//! QuickBooks Online: 500 requests per minute and 10 concurrent requests per realm id, over
+//! which it answers 429 (developer.intuit.com "Limits and throttles", as Intuit's own SDK
+//! maintainers quote it). HubSpot: 100 requests per 10 seconds per portal. Salesforce: a daily
+//! allocation of API requests per org, counted here per UTC day rather than over Salesforce's
+//! rolling 24 hours, so the counter needs no per-call history. Refused calls do not count
+//! against a window, so `Retry-After` says exactly when the next call will pass.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -16,46 +20,60 @@ use std::{
 
 use chrono::{Days, Utc};
 
-use super::{state::lock, Options};
+use super::{state::lock, Options, System};
+
+type Windows = Arc<Mutex<HashMap<(System, String), Window>>>;
 
 #[derive(Debug)]
 pub(crate) struct Limits {
-    xero: Arc<Mutex<HashMap<String, XeroWindow>>>,
+    windows: Windows,
     hubspot: Mutex<HashMap<String, VecDeque<Instant>>>,
     xero_minute: u32,
     xero_concurrent: u32,
     xero_daily: u32,
+    quickbooks_minute: u32,
+    quickbooks_concurrent: u32,
+    salesforce_daily: u32,
     hubspot_limit: u32,
     hubspot_window: Duration,
 }
 
 #[derive(Debug, Default)]
-struct XeroWindow {
+struct Window {
     minute: VecDeque<Instant>,
     in_flight: u32,
     day: Option<chrono::NaiveDate>,
     day_count: u32,
 }
 
-/// Why a Xero call was refused, and when to come back.
+/// Which limits an account has; `None` is unlimited.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    minute: Option<u32>,
+    concurrent: Option<u32>,
+    daily: Option<u32>,
+}
+
+/// Why a call was refused, and when to come back.
 #[derive(Debug)]
-pub(crate) struct XeroLimited {
+pub(crate) struct Limited {
     pub problem: &'static str,
     pub retry_after: Option<u64>,
 }
 
-/// A Xero call in progress: it counts against the concurrent limit until dropped.
+/// A call in progress: it counts against the concurrent limit until dropped.
 #[derive(Debug)]
-pub(crate) struct XeroPermit {
-    windows: Arc<Mutex<HashMap<String, XeroWindow>>>,
-    tenant: String,
+pub(crate) struct Permit {
+    windows: Windows,
+    key: (System, String),
     pub minute_remaining: u32,
+    pub day_used: u32,
     pub day_remaining: u32,
 }
 
-impl Drop for XeroPermit {
+impl Drop for Permit {
     fn drop(&mut self) {
-        if let Some(w) = lock(&self.windows).get_mut(&self.tenant) {
+        if let Some(w) = lock(&self.windows).get_mut(&self.key) {
             w.in_flight = w.in_flight.saturating_sub(1);
         }
     }
@@ -72,24 +90,54 @@ pub(crate) struct HubspotQuota {
 impl Limits {
     pub fn new(options: &Options) -> Limits {
         Limits {
-            xero: Arc::new(Mutex::new(HashMap::new())),
+            windows: Arc::new(Mutex::new(HashMap::new())),
             hubspot: Mutex::new(HashMap::new()),
             xero_minute: options.xero_minute_limit,
             xero_concurrent: options.xero_concurrent_limit,
             xero_daily: options.xero_daily_limit,
+            quickbooks_minute: options.quickbooks_minute_limit,
+            quickbooks_concurrent: options.quickbooks_concurrent_limit,
+            salesforce_daily: options.salesforce_daily_limit,
             hubspot_limit: options.hubspot_limit,
             hubspot_window: options.hubspot_window,
         }
     }
 
     pub fn reset(&self) {
-        lock(&self.xero).clear();
+        lock(&self.windows).clear();
         lock(&self.hubspot).clear();
     }
 
-    pub fn xero(&self, xero_tenant_id: &str) -> Result<XeroPermit, XeroLimited> {
-        let mut windows = lock(&self.xero);
-        let w = windows.entry(xero_tenant_id.to_owned()).or_default();
+    pub fn xero(&self, xero_tenant_id: &str) -> Result<Permit, Limited> {
+        let quota = Quota {
+            minute: Some(self.xero_minute),
+            concurrent: Some(self.xero_concurrent),
+            daily: Some(self.xero_daily),
+        };
+        self.admit((System::Xero, xero_tenant_id.to_owned()), quota)
+    }
+
+    pub fn quickbooks(&self, realm_id: &str) -> Result<Permit, Limited> {
+        let quota = Quota {
+            minute: Some(self.quickbooks_minute),
+            concurrent: Some(self.quickbooks_concurrent),
+            daily: None,
+        };
+        self.admit((System::Quickbooks, realm_id.to_owned()), quota)
+    }
+
+    pub fn salesforce(&self, tenant: &str) -> Result<Permit, Limited> {
+        let quota = Quota {
+            minute: None,
+            concurrent: None,
+            daily: Some(self.salesforce_daily),
+        };
+        self.admit((System::Salesforce, tenant.to_owned()), quota)
+    }
+
+    fn admit(&self, key: (System, String), quota: Quota) -> Result<Permit, Limited> {
+        let mut windows = lock(&self.windows);
+        let w = windows.entry(key.clone()).or_default();
         let now = Instant::now();
         let minute = Duration::from_secs(60);
         while w
@@ -104,39 +152,49 @@ impl Limits {
             w.day = Some(today);
             w.day_count = 0;
         }
-        if w.in_flight >= self.xero_concurrent {
-            return Err(XeroLimited {
+        if quota.concurrent.is_some_and(|max| w.in_flight >= max) {
+            return Err(Limited {
                 problem: "concurrent",
                 retry_after: None,
             });
         }
-        if w.minute.len() >= self.xero_minute as usize {
+        if quota
+            .minute
+            .is_some_and(|max| w.minute.len() >= max as usize)
+        {
             let oldest = w.minute.front().copied().unwrap_or(now);
             let wait = minute.saturating_sub(now.duration_since(oldest));
-            return Err(XeroLimited {
+            return Err(Limited {
                 problem: "minute",
                 retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
             });
         }
-        if w.day_count >= self.xero_daily {
+        if quota.daily.is_some_and(|max| w.day_count >= max) {
             let midnight = today
                 .checked_add_days(Days::new(1))
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|d| d.and_utc());
             let wait = midnight.map_or(3600, |m| (m - Utc::now()).num_seconds().max(1) as u64);
-            return Err(XeroLimited {
+            return Err(Limited {
                 problem: "day",
                 retry_after: Some(wait),
             });
         }
-        w.minute.push_back(now);
+        if quota.minute.is_some() {
+            w.minute.push_back(now);
+        }
         w.day_count += 1;
         w.in_flight += 1;
-        Ok(XeroPermit {
-            windows: self.xero.clone(),
-            tenant: xero_tenant_id.to_owned(),
-            minute_remaining: self.xero_minute.saturating_sub(w.minute.len() as u32),
-            day_remaining: self.xero_daily.saturating_sub(w.day_count),
+        Ok(Permit {
+            windows: self.windows.clone(),
+            key,
+            minute_remaining: quota
+                .minute
+                .map_or(u32::MAX, |max| max.saturating_sub(w.minute.len() as u32)),
+            day_used: w.day_count,
+            day_remaining: quota
+                .daily
+                .map_or(u32::MAX, |max| max.saturating_sub(w.day_count)),
         })
     }
 
@@ -187,6 +245,28 @@ mod tests {
         let full = limits.xero("t").expect_err("eighth in a minute");
         assert_eq!(full.problem, "minute");
         assert!(full.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    }
+
+    #[test]
+    fn quickbooks_and_salesforce_have_their_own_limits() {
+        let limits = Limits::new(&Options {
+            quickbooks_concurrent_limit: 2,
+            salesforce_daily_limit: 2,
+            ..Options::default()
+        });
+        let busy: Vec<_> = (0..2)
+            .map(|_| limits.quickbooks("r").expect("ok"))
+            .collect();
+        assert_eq!(
+            limits.quickbooks("r").expect_err("third").problem,
+            "concurrent"
+        );
+        // The same id in another system is another account.
+        assert!(limits.xero("r").is_ok());
+        drop(busy);
+        assert_eq!(limits.salesforce("t").expect("1").day_used, 1);
+        assert_eq!(limits.salesforce("t").expect("2").day_remaining, 0);
+        assert_eq!(limits.salesforce("t").expect_err("3").problem, "day");
     }
 
     #[test]

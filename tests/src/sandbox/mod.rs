@@ -1,15 +1,19 @@
-//! ledgerhook-sandbox: stateful simulators of the Xero Accounting API and the HubSpot CRM v3
-//! API, for the quickstart, demos and end-to-end tests.
+//! ledgerhook-sandbox: stateful simulators of the Xero Accounting API, QuickBooks Online, the
+//! HubSpot CRM v3 API and the Salesforce REST API, for the quickstart, demos and end-to-end
+//! tests.
 //!
 //! Each system lives under its own prefix with the provider's own paths, so a target whose
-//! `base_url` is `http://127.0.0.1:PORT/xero` behaves as `https://api.xero.com` would, and
-//! `.../hubspot` as `https://api.hubapi.com`. Every change the sandbox makes is announced to
-//! the router as the provider's correctly signed webhook, so echoes are real. `/_sandbox/`
-//! holds fault injection, a state dump and a reset.
+//! `base_url` is `http://127.0.0.1:PORT/xero` behaves as `https://api.xero.com` would,
+//! `.../quickbooks` as `https://quickbooks.api.intuit.com`, `.../hubspot` as
+//! `https://api.hubapi.com` and `.../salesforce` as an org's instance URL. Every change the
+//! sandbox makes is announced to the router as the provider's correctly signed webhook (for
+//! Salesforce, a Flow callout signed the Standard Webhooks way), so echoes are real.
+//! `/_sandbox/` holds fault injection, a state dump and a reset.
 //!
 //! Code map: `server` wires the routes; `auth` holds tokens and the OAuth endpoints; `limits`
 //! and `faults` decide whether a call is refused before it runs; `webhooks` signs and delivers;
-//! `xero/` and `hubspot/` hold each system's model and handlers. Only `money` turns numbers
+//! `xero/`, `quickbooks/`, `hubspot/` and `salesforce/` hold each system's model and handlers;
+//! `sql` is the SELECT language QuickBooks queries and SOQL share. Only `money` turns numbers
 //! into text and back, so no amount ever passes through a float.
 
 mod auth;
@@ -17,7 +21,10 @@ mod faults;
 mod hubspot;
 mod limits;
 mod money;
+mod quickbooks;
+mod salesforce;
 mod server;
+mod sql;
 mod state;
 mod webhooks;
 mod xero;
@@ -28,18 +35,29 @@ use ledgerhook_shared::config::Config;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// The two simulated systems.
+/// The simulated systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum System {
     Xero,
+    Quickbooks,
     Hubspot,
+    Salesforce,
 }
 
 impl System {
+    pub const ALL: [System; 4] = [
+        System::Xero,
+        System::Quickbooks,
+        System::Hubspot,
+        System::Salesforce,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             System::Xero => "xero",
+            System::Quickbooks => "quickbooks",
             System::Hubspot => "hubspot",
+            System::Salesforce => "salesforce",
         }
     }
 }
@@ -47,24 +65,38 @@ impl System {
 /// Knobs with the providers' documented values as defaults; tests shorten some of them.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Lifetime of access tokens issued by the OAuth endpoints (Xero and HubSpot: 30 minutes).
+    /// Lifetime of access tokens issued by the OAuth endpoints (Xero and HubSpot: 30 minutes;
+    /// QuickBooks documents one hour and Salesforce a session timeout of two hours by default,
+    /// but one knob keeps tests simple).
     pub access_token_lifetime: Duration,
     /// How long Xero still accepts a refresh token after it was used (30 minutes per
     /// developer.xero.com/faq/oauth2). HubSpot gets no grace in the sandbox.
     pub refresh_grace: Duration,
-    /// How long Xero replays a response for an `Idempotency-Key`.
+    /// How long Xero replays a response for an `Idempotency-Key`, and QuickBooks for a
+    /// `requestid` (Intuit documents no window).
     pub idempotency_window: Duration,
     pub xero_minute_limit: u32,
     pub xero_concurrent_limit: u32,
     pub xero_daily_limit: u32,
+    /// QuickBooks Online: 500 requests per minute and 10 in progress per realm.
+    pub quickbooks_minute_limit: u32,
+    pub quickbooks_concurrent_limit: u32,
     pub hubspot_limit: u32,
     pub hubspot_window: Duration,
+    /// A Salesforce org's API requests per day (its "daily allocation"); past it every call
+    /// answers 403 `REQUEST_LIMIT_EXCEEDED`.
+    pub salesforce_daily_limit: u32,
+    /// Salesforce leaves refresh token rotation off unless a connected app turns it on; when
+    /// true the sandbox rotates as such an app does (a new refresh token each time, the old one
+    /// invalidated).
+    pub salesforce_rotate_refresh_tokens: bool,
     /// Delivery attempts per webhook before it counts as failed.
     pub webhook_attempts: u32,
     /// Wait before the second attempt; doubled for each later one.
     pub webhook_backoff: Duration,
     pub webhook_timeout: Duration,
-    /// The Xero organisation's base currency, used when an invoice names none.
+    /// The home currency of every simulated account (Xero organisation, QuickBooks company,
+    /// Salesforce org), used when a record names none.
     pub base_currency: String,
 }
 
@@ -77,8 +109,12 @@ impl Default for Options {
             xero_minute_limit: 60,
             xero_concurrent_limit: 5,
             xero_daily_limit: 5000,
+            quickbooks_minute_limit: 500,
+            quickbooks_concurrent_limit: 10,
             hubspot_limit: 100,
             hubspot_window: Duration::from_secs(10),
+            salesforce_daily_limit: 100_000,
+            salesforce_rotate_refresh_tokens: false,
             webhook_attempts: 5,
             webhook_backoff: Duration::from_millis(250),
             webhook_timeout: Duration::from_secs(10),
@@ -131,7 +167,8 @@ impl Sandbox {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`; the systems are under `/xero` and `/hubspot`.
+    /// `http://127.0.0.1:PORT`; the systems are under `/xero`, `/quickbooks`, `/hubspot` and
+    /// `/salesforce`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

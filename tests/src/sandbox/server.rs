@@ -1,5 +1,5 @@
-//! The HTTP server: `/xero`, `/hubspot` and `/_sandbox` (faults, state dump, reset), with a
-//! per-system count of every answer.
+//! The HTTP server: `/xero`, `/quickbooks`, `/hubspot`, `/salesforce` and `/_sandbox` (faults,
+//! state dump, reset), with a per-system count of every answer.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     auth::TokenSnapshot,
     faults::{self, FaultState},
-    hubspot,
+    hubspot, quickbooks, salesforce,
     state::{lock, CounterSnapshot, Shared},
     webhooks, xero, System,
 };
@@ -43,7 +43,9 @@ pub(crate) fn serve(
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .wrap(from_fn(count))
             .service(web::scope("/xero").configure(xero::routes))
+            .service(web::scope("/quickbooks").configure(quickbooks::routes))
             .service(web::scope("/hubspot").configure(hubspot::routes))
+            .service(web::scope("/salesforce").configure(salesforce::routes))
             .service(
                 web::scope("/_sandbox")
                     .route("/state", web::get().to(state))
@@ -75,18 +77,14 @@ pub(crate) fn serve(
     Ok(tokio::spawn(server))
 }
 
-/// Counts each answer of `/xero` and `/hubspot` by status, for the state dump.
+/// Counts each answer of a simulated system by status, for the state dump.
 async fn count(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let system = if req.path().starts_with("/xero/") {
-        Some(System::Xero)
-    } else if req.path().starts_with("/hubspot/") {
-        Some(System::Hubspot)
-    } else {
-        None
-    };
+    let system = System::ALL
+        .into_iter()
+        .find(|s| req.path().starts_with(&format!("/{}/", s.as_str())));
     let data = req.app_data::<web::Data<Shared>>().cloned();
     let answer = next.call(req).await?;
     if let (Some(system), Some(data)) = (system, data) {
@@ -98,7 +96,9 @@ async fn count(
 #[derive(Debug, Serialize)]
 struct Dump {
     xero: BTreeMap<String, xero::OrgDump>,
+    quickbooks: BTreeMap<String, quickbooks::CompanyDump>,
     hubspot: BTreeMap<String, Value>,
+    salesforce: BTreeMap<String, salesforce::OrgDump>,
     webhooks: webhooks::Snapshot,
     requests: BTreeMap<&'static str, CounterSnapshot>,
     faults: HashMap<String, FaultState>,
@@ -106,21 +106,31 @@ struct Dump {
 }
 
 /// `GET /_sandbox/state`: every simulated account and counter. Serialized straight to text so
-/// Xero's amounts keep their exact decimals.
+/// amounts keep their exact decimals.
 async fn state(shared: web::Data<Shared>) -> HttpResponse {
     let xero = lock(&shared.xero)
         .iter()
         .map(|(id, org)| (id.clone(), xero::dump(org)))
         .collect();
+    let quickbooks = lock(&shared.quickbooks)
+        .iter()
+        .map(|(realm, company)| (realm.clone(), quickbooks::dump(company)))
+        .collect();
     let hubspot = lock(&shared.hubspot)
         .iter()
         .map(|(tenant, portal)| (tenant.clone(), hubspot::dump(portal)))
         .collect();
+    let salesforce = lock(&shared.salesforce)
+        .iter()
+        .map(|(tenant, org)| (tenant.clone(), salesforce::dump(org)))
+        .collect();
     let dump = Dump {
         xero,
+        quickbooks,
         hubspot,
+        salesforce,
         webhooks: shared.webhooks.snapshot(),
-        requests: [System::Xero, System::Hubspot]
+        requests: System::ALL
             .into_iter()
             .map(|s| (s.as_str(), shared.counters.snapshot(s)))
             .collect(),

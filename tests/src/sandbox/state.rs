@@ -15,8 +15,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    auth::Tokens, faults::Faults, hubspot::model::Portal, limits::Limits, webhooks::Dispatcher,
-    xero::model::Org, Options, System,
+    auth::Tokens, faults::Faults, hubspot::model::Portal, limits::Limits,
+    quickbooks::model::Company, salesforce::model::SfOrg, webhooks::Dispatcher, xero::model::Org,
+    Options, System,
 };
 
 /// Everything the handlers share.
@@ -27,8 +28,12 @@ pub(crate) struct Shared {
     pub directory: Directory,
     /// Xero organisations by Xero tenant id.
     pub xero: Mutex<HashMap<String, Org>>,
+    /// QuickBooks companies by realm id.
+    pub quickbooks: Mutex<HashMap<String, Company>>,
     /// HubSpot portals by ledgerhook tenant id.
     pub hubspot: Mutex<HashMap<String, Portal>>,
+    /// Salesforce orgs by ledgerhook tenant id.
+    pub salesforce: Mutex<HashMap<String, SfOrg>>,
     pub tokens: Tokens,
     pub faults: Faults,
     pub limits: Limits,
@@ -53,7 +58,9 @@ impl Shared {
             faults: Faults::default(),
             counters: Counters::default(),
             xero: Mutex::new(HashMap::new()),
+            quickbooks: Mutex::new(HashMap::new()),
             hubspot: Mutex::new(HashMap::new()),
+            salesforce: Mutex::new(HashMap::new()),
             directory,
             options,
             config,
@@ -72,10 +79,22 @@ impl Shared {
                 Org::new(&t.tenant, &t.xero_tenant_id, &self.options.base_currency),
             );
         }
+        let mut quickbooks = lock(&self.quickbooks);
+        quickbooks.clear();
+        for t in &self.directory.quickbooks {
+            let company = Company::new(&t.tenant, &t.realm_id, &self.options.base_currency);
+            quickbooks.insert(t.realm_id.clone(), company);
+        }
         let mut hubspot = lock(&self.hubspot);
         hubspot.clear();
         for t in &self.directory.hubspot {
             hubspot.insert(t.tenant.clone(), Portal::new(&t.tenant, t.portal_id));
+        }
+        let mut salesforce = lock(&self.salesforce);
+        salesforce.clear();
+        for t in &self.directory.salesforce {
+            let org = SfOrg::new(&t.tenant, &t.org_id, &self.options.base_currency);
+            salesforce.insert(t.tenant.clone(), org);
         }
     }
 
@@ -96,12 +115,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The tenants the sandbox simulates, from `[tenants.accounting]` with system `xero` and
-/// `[tenants.crm]` with system `hubspot`.
+/// The tenants the sandbox simulates, from `[tenants.accounting]` with system `xero` or
+/// `quickbooks` and `[tenants.crm]` with system `hubspot` or `salesforce`.
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
     pub xero: Vec<XeroTenant>,
+    pub quickbooks: Vec<QuickbooksTenant>,
     pub hubspot: Vec<HubspotTenant>,
+    pub salesforce: Vec<SalesforceTenant>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,9 +132,22 @@ pub(crate) struct XeroTenant {
 }
 
 #[derive(Debug, Clone)]
+pub(crate) struct QuickbooksTenant {
+    pub tenant: String,
+    pub realm_id: String,
+}
+
+#[derive(Debug, Clone)]
 pub(crate) struct HubspotTenant {
     pub tenant: String,
     pub portal_id: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SalesforceTenant {
+    pub tenant: String,
+    /// An 18-character organization id (`00D...`), stable per tenant.
+    pub org_id: String,
 }
 
 impl Directory {
@@ -127,14 +161,43 @@ impl Directory {
                     xero_tenant_id: id,
                 });
             }
+            let quickbooks = tenant
+                .accounting
+                .as_ref()
+                .filter(|t| t.system == "quickbooks");
+            if let Some(realm) = quickbooks.and_then(|t| t.account_id.clone()) {
+                directory.quickbooks.push(QuickbooksTenant {
+                    tenant: tenant.id.clone(),
+                    realm_id: realm,
+                });
+            }
             if tenant.crm.as_ref().is_some_and(|t| t.system == "hubspot") {
                 directory.hubspot.push(HubspotTenant {
                     tenant: tenant.id.clone(),
                     portal_id: portal_id(&tenant.id),
                 });
             }
+            if tenant
+                .crm
+                .as_ref()
+                .is_some_and(|t| t.system == "salesforce")
+            {
+                let org_id = crate::sandbox::salesforce::model::org_id(fnv(&tenant.id));
+                directory.salesforce.push(SalesforceTenant {
+                    tenant: tenant.id.clone(),
+                    org_id,
+                });
+            }
         }
         directory
+    }
+
+    pub fn quickbooks_for(&self, tenant: &str) -> Option<&QuickbooksTenant> {
+        self.quickbooks.iter().find(|t| t.tenant == tenant)
+    }
+
+    pub fn salesforce_for(&self, tenant: &str) -> Option<&SalesforceTenant> {
+        self.salesforce.iter().find(|t| t.tenant == tenant)
     }
 
     pub fn xero_for(&self, tenant: &str) -> Option<&XeroTenant> {
@@ -149,19 +212,26 @@ impl Directory {
 /// A portal id that stays the same for a tenant across restarts and config reorderings:
 /// FNV-1a of the tenant id, folded into HubSpot's usual 8-digit range.
 fn portal_id(tenant: &str) -> u64 {
+    10_000_000 + fnv(tenant) % 90_000_000
+}
+
+/// FNV-1a, for ids derived from a tenant id.
+pub(crate) fn fnv(text: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in tenant.bytes() {
+    for b in text.bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    10_000_000 + hash % 90_000_000
+    hash
 }
 
 /// Calls seen per system, by answer.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     xero: SystemCounter,
+    quickbooks: SystemCounter,
     hubspot: SystemCounter,
+    salesforce: SystemCounter,
 }
 
 #[derive(Debug, Default)]
@@ -184,7 +254,9 @@ impl Counters {
     fn of(&self, system: System) -> &SystemCounter {
         match system {
             System::Xero => &self.xero,
+            System::Quickbooks => &self.quickbooks,
             System::Hubspot => &self.hubspot,
+            System::Salesforce => &self.salesforce,
         }
     }
 
@@ -215,7 +287,7 @@ impl Counters {
     }
 
     fn reset(&self) {
-        for c in [&self.xero, &self.hubspot] {
+        for c in System::ALL.map(|s| self.of(s)) {
             c.requests.store(0, Ordering::Relaxed);
             c.rate_limited.store(0, Ordering::Relaxed);
             c.faults_injected.store(0, Ordering::Relaxed);

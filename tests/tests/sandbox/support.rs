@@ -31,9 +31,17 @@ pub const XERO_TENANT: &str = "7d6c6a2e-1f0b-4c39-9a0e-5b8f5d8c0a11";
 pub const GLOBEX_XERO_TENANT: &str = "2b1c9f44-87a1-4d1e-b7de-0c6a3b9e2f20";
 pub const XERO_TOKEN: &str = "acme-xero-static-token";
 pub const HUBSPOT_TOKEN: &str = "acme-hubspot-private-app-token";
+pub const QBO_VERIFIER: &str = "initech-intuit-verifier-token";
+pub const QBO_REALM: &str = "9130355";
+pub const UMBRELLA_REALM: &str = "4620816365";
+pub const QBO_TOKEN: &str = "initech-qbo-static-token";
+/// The Standard Webhooks spec's own test secret.
+pub const SF_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SF_TOKEN: &str = "00Dinitech!salesforce-static-session";
 
-/// Tenant `acme` (static tokens, Xero and HubSpot sources) and tenant `globex` (OAuth
-/// credentials, no sources).
+/// Tenant `acme` (static tokens, Xero and HubSpot sources), tenant `globex` (OAuth
+/// credentials, no sources), tenant `initech` (QuickBooks and Salesforce with static tokens and
+/// sources) and tenant `umbrella` (QuickBooks and Salesforce OAuth credentials, no sources).
 fn config_text(receiver: &str) -> String {
     format!(
         r#"
@@ -89,6 +97,50 @@ base_url = "http://127.0.0.1:9/hubspot"
 client_id = "globex-hubspot-client"
 client_secret = "globex-hubspot-secret"
 refresh_token = "globex-hubspot-refresh-0"
+
+[[tenants]]
+id = "initech"
+
+[[tenants.sources]]
+id = "quickbooks"
+provider = "quickbooks"
+secrets = ["{QBO_VERIFIER}"]
+
+[[tenants.sources]]
+id = "salesforce"
+provider = "standard-webhooks"
+category = "crm"
+system = "salesforce"
+secrets = ["{SF_SECRET}"]
+
+[tenants.accounting]
+system = "quickbooks"
+base_url = "http://127.0.0.1:9/quickbooks"
+realm_id = "{QBO_REALM}"
+access_token = "{QBO_TOKEN}"
+
+[tenants.crm]
+system = "salesforce"
+base_url = "http://127.0.0.1:9/salesforce"
+access_token = "{SF_TOKEN}"
+
+[[tenants]]
+id = "umbrella"
+
+[tenants.accounting]
+system = "quickbooks"
+base_url = "http://127.0.0.1:9/quickbooks"
+realm_id = "{UMBRELLA_REALM}"
+client_id = "umbrella-qbo-client"
+client_secret = "umbrella-qbo-secret"
+refresh_token = "umbrella-qbo-refresh-0"
+
+[tenants.crm]
+system = "salesforce"
+base_url = "http://127.0.0.1:9/salesforce"
+client_id = "umbrella-sf-consumer-key"
+client_secret = "umbrella-sf-consumer-secret"
+refresh_token = "umbrella-sf-refresh-0"
 "#
     )
 }
@@ -204,6 +256,27 @@ impl Env {
             .bearer_auth(HUBSPOT_TOKEN)
     }
 
+    /// A request to the sandbox's QuickBooks API as tenant initech, `path` under the company.
+    pub fn qbo(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(
+                method,
+                format!("{}/quickbooks/v3/company/{QBO_REALM}/{path}", self.url),
+            )
+            .bearer_auth(QBO_TOKEN)
+            .header("Accept", "application/json")
+    }
+
+    /// A request to the sandbox's Salesforce REST API (v60.0) as tenant initech.
+    pub fn salesforce(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(
+                method,
+                format!("{}/salesforce/services/data/v60.0/{path}", self.url),
+            )
+            .bearer_auth(SF_TOKEN)
+    }
+
     pub async fn state(&self) -> Value {
         let answer = self
             .client
@@ -255,6 +328,10 @@ impl Env {
     pub fn verify(&self, hit: &Hit) -> (ProviderKind, Normalized) {
         let (provider, secret) = if hit.path.ends_with("/xero") {
             (ProviderKind::Xero, XERO_KEY)
+        } else if hit.path.ends_with("/quickbooks") {
+            (ProviderKind::Quickbooks, QBO_VERIFIER)
+        } else if hit.path.ends_with("/salesforce") {
+            (ProviderKind::StandardWebhooks, SF_SECRET)
         } else {
             (ProviderKind::Hubspot, HUBSPOT_SECRET)
         };

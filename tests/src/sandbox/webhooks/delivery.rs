@@ -6,13 +6,14 @@ use std::{sync::atomic::Ordering, sync::Arc, time::Duration};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
+use ledgerhook_shared::config::ProviderKind;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{Body, Counters, Delivery, Record, Retry};
+use super::{flow::standard_key, Body, Counters, Delivery, Record, Retry};
 use crate::sandbox::state::lock;
 
 /// How long stopping waits for deliveries still in flight.
@@ -103,7 +104,22 @@ fn signed(d: &Delivery, attempt: u32) -> (Vec<u8>, Vec<(&'static str, String)>) 
     let mut headers = vec![("Content-Type", "application/json".to_owned())];
     let body = match &d.body {
         Body::Fixed(body) => {
-            headers.push(("x-xero-signature", STANDARD.encode(hmac(secret, &[body]))));
+            let name = match d.provider {
+                ProviderKind::Quickbooks => "intuit-signature",
+                _ => "x-xero-signature",
+            };
+            headers.push((name, STANDARD.encode(hmac(secret, &[body]))));
+            body.clone()
+        }
+        Body::Standard { id, body } => {
+            let ts = Utc::now().timestamp().to_string();
+            // The dispatcher only queues deliveries whose secret decodes.
+            let key = standard_key(d.secret.expose_secret()).unwrap_or_default();
+            let parts: [&[u8]; 5] = [id.as_bytes(), b".", ts.as_bytes(), b".", body];
+            let signature = format!("v1,{}", STANDARD.encode(hmac(&key, &parts)));
+            headers.push(("webhook-id", id.clone()));
+            headers.push(("webhook-timestamp", ts));
+            headers.push(("webhook-signature", signature));
             body.clone()
         }
         Body::Hubspot(items) => {

@@ -1,15 +1,18 @@
 //! Outgoing webhooks: every change the sandbox makes is announced to the router as the
 //! provider's own signed notification, so echoes of ledgerhook's writes are real.
 //!
-//! The tenant's source whose provider matches (`xero` or `hubspot`) names the URL,
-//! `router.public_base_url` + `/webhooks/<tenant>/<source>`, and its last configured secret
-//! signs: Xero `x-xero-signature` = base64 HMAC-SHA256(webhook key, body); HubSpot v3
-//! `X-HubSpot-Signature-v3` = base64 HMAC-SHA256(client secret, `POST` + URL + body +
-//! timestamp) with the millisecond `X-HubSpot-Request-Timestamp`. Deliveries run on their own
-//! tasks after the API call has been answered; a non-2xx answer or a network error is retried
-//! with doubling waits, as both providers retry, and HubSpot's `attemptNumber` counts up (so
-//! each attempt is signed anew). A tenant without a matching source gets no webhook, which is
-//! logged and counted as skipped.
+//! The tenant's source whose provider matches (`xero`, `quickbooks`, `hubspot`, or
+//! `standard-webhooks` with system `salesforce`) names the URL, `router.public_base_url` +
+//! `/webhooks/<tenant>/<source>`, and its last configured secret signs: Xero
+//! `x-xero-signature` and QuickBooks `intuit-signature` are the base64 HMAC-SHA256 of the body;
+//! HubSpot v3 `X-HubSpot-Signature-v3` is the base64 HMAC-SHA256 (keyed with the client secret)
+//! of `POST`, the URL, the body and the millisecond `X-HubSpot-Request-Timestamp`; Standard
+//! Webhooks' `webhook-signature` is `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`
+//! keyed with the base64-decoded secret after `whsec_`. Deliveries run on their own tasks after
+//! the API call has been answered; a non-2xx answer or a network error is retried with
+//! doubling waits, as every provider retries; HubSpot's `attemptNumber` counts up and a
+//! Standard Webhooks timestamp is each attempt's own (its id stays), so those are signed anew.
+//! A tenant without a matching source gets no webhook, which is logged and counted as skipped.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -31,6 +34,11 @@ use url::Url;
 use uuid::Uuid;
 
 mod delivery;
+mod flow;
+mod intuit;
+
+pub(crate) use flow::FlowEvent;
+pub(crate) use intuit::QuickbooksEvent;
 
 use super::{state::lock, Options};
 
@@ -101,15 +109,18 @@ struct Delivery {
     tenant: String,
     url: Url,
     secret: SecretString,
-    /// Xero's body is fixed; HubSpot's notifications get `attemptNumber` per attempt.
     body: Body,
     events: usize,
 }
 
 #[derive(Debug)]
 enum Body {
+    /// Signed as it is, every attempt alike: Xero and QuickBooks.
     Fixed(Vec<u8>),
+    /// HubSpot's notifications get `attemptNumber` per attempt.
     Hubspot(Vec<Value>),
+    /// Standard Webhooks: the message id stays across attempts, the timestamp is each one's.
+    Standard { id: String, body: Vec<u8> },
 }
 
 #[derive(Debug, Clone)]
@@ -151,7 +162,7 @@ impl Dispatcher {
         if events.is_empty() {
             return;
         }
-        let Some((url, secret)) = self.target(tenant, ProviderKind::Xero) else {
+        let Some((url, secret)) = self.target(tenant, ProviderKind::Xero, None) else {
             return;
         };
         let (first, last) = {
@@ -197,7 +208,7 @@ impl Dispatcher {
         if events.is_empty() {
             return;
         }
-        let Some((url, secret)) = self.target(tenant, ProviderKind::Hubspot) else {
+        let Some((url, secret)) = self.target(tenant, ProviderKind::Hubspot, None) else {
             return;
         };
         let occurred_at = Utc::now().timestamp_millis();
@@ -238,12 +249,19 @@ impl Dispatcher {
         });
     }
 
-    /// The URL and signing secret of the tenant's first source of that provider.
-    fn target(&self, tenant: &str, provider: ProviderKind) -> Option<(Url, SecretString)> {
-        let source = self
-            .config
-            .tenant(tenant)
-            .and_then(|t| t.sources.iter().find(|s| s.provider == provider));
+    /// The URL and signing secret of the tenant's first source of that provider (and, for
+    /// Standard Webhooks, which any system may send, of that system).
+    fn target(
+        &self,
+        tenant: &str,
+        provider: ProviderKind,
+        system: Option<&str>,
+    ) -> Option<(Url, SecretString)> {
+        let source = self.config.tenant(tenant).and_then(|t| {
+            t.sources
+                .iter()
+                .find(|s| s.provider == provider && system.is_none_or(|n| s.system == n))
+        });
         let found = source.and_then(|s| {
             let base = self.config.router.public_base_url.as_str();
             let url = format!("{}/webhooks/{tenant}/{}", base.trim_end_matches('/'), s.id);

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use super::{
     auth::{self, Denied},
     faults,
-    limits::XeroPermit,
+    limits::Permit,
     state::{lock, Shared},
     System,
 };
@@ -99,7 +99,7 @@ async fn item(
 struct Call {
     tenant: String,
     xero_tenant_id: String,
-    permit: XeroPermit,
+    permit: Permit,
 }
 
 async fn begin(shared: &Shared, req: &HttpRequest) -> Result<Call, HttpResponse> {

@@ -137,13 +137,22 @@ fn stripe_signature(secret: &str, body: &[u8]) -> String {
 /// Sends `requests` signed webhooks with `concurrency` connections in flight. With a rate, each
 /// request has a scheduled start and latency counts from it, so a stall is not hidden.
 pub async fn run_router(load: &RouterLoad) -> anyhow::Result<Report> {
+    run_custom(load, stripe_body).await
+}
+
+/// As `run_router`, with the body of request `n` made by `body`.
+pub async fn run_custom<F>(load: &RouterLoad, body: F) -> anyhow::Result<Report>
+where
+    F: Fn(usize) -> Vec<u8> + Send + Sync + Clone + 'static,
+{
     let target = Target::parse(&load.url)?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let interval = load.rate.map(|r| Duration::from_secs_f64(1.0 / r));
     let mut tasks = Vec::with_capacity(load.concurrency);
     for _ in 0..load.concurrency {
-        let (target, next, load) = (target.clone(), next.clone(), load.clone());
+        let (target, next, load, make_body) =
+            (target.clone(), next.clone(), load.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
             let mut conn: Option<BufStream<TcpStream>> = None;
@@ -152,7 +161,7 @@ pub async fn run_router(load: &RouterLoad) -> anyhow::Result<Report> {
                 if n >= load.requests {
                     break;
                 }
-                let body = stripe_body(n);
+                let body = make_body(n);
                 let signature = stripe_signature(&load.secret, &body);
                 let scheduled = match interval {
                     Some(i) => {

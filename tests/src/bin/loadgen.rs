@@ -51,6 +51,23 @@ enum Command {
         #[arg(long, default_value_t = 512)]
         window: usize,
     },
+    /// End to end through the real binaries: webhook accepted -> Xero changed, with one and
+    /// with two accounting worker processes, the sandbox adding latency to every call.
+    E2e {
+        #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+        amqp_url: String,
+        /// Events per throughput burst.
+        #[arg(long, default_value_t = 600)]
+        burst: usize,
+        /// Events per latency phase, sent at --rate per second.
+        #[arg(long, default_value_t = 300)]
+        paced: usize,
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Milliseconds the sandbox adds to every Xero call.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+    },
     /// Run baseline, router peak and router at half peak, against a router this command starts.
     Bench {
         #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
@@ -108,6 +125,27 @@ async fn main() -> anyhow::Result<()> {
             let report = load::run_baseline(&options).await;
             load::delete_bench_topology(&options.amqp_url, &prefix).await;
             println!("{}", report?.table_row("baseline"));
+        }
+        Command::E2e {
+            amqp_url,
+            burst,
+            paced,
+            rate,
+            latency_ms,
+        } => {
+            let bin_dir = std::env::current_exe()?
+                .parent()
+                .context("binary has no directory")?
+                .to_owned();
+            ledgerhook_tests::e2e_bench::run(&ledgerhook_tests::e2e_bench::E2eOptions {
+                bin_dir,
+                amqp_url,
+                burst,
+                paced,
+                rate,
+                latency_ms,
+            })
+            .await?;
         }
         Command::Bench {
             amqp_url,

@@ -12,7 +12,7 @@ use ledgerhook_shared::{
     config::{self, Config},
     store::Store,
 };
-use ledgerhook_tests::sandbox::Sandbox;
+use ledgerhook_tests::sandbox::{Options, Sandbox};
 use ledgerhook_workers::{runtime, sync::Worker, targets};
 use serde_json::Value;
 use sha2::Sha256;
@@ -30,6 +30,7 @@ const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 pub struct Env {
+    pub config_text: String,
     pub prefix: String,
     pub database: String,
     pub database_url: String,
@@ -65,7 +66,19 @@ async fn fresh_database() -> (String, String) {
     )
 }
 
-fn config_text(prefix: &str, router_port: u16, sandbox_port: u16, database_url: &str) -> String {
+fn config_text(
+    prefix: &str,
+    router_port: u16,
+    sandbox_port: u16,
+    database_url: &str,
+    high_limits: bool,
+) -> String {
+    // With raised sandbox limits the connectors are told the same, as a higher API plan would.
+    let limits = if high_limits {
+        "rate_limit_requests = 100000\nrate_limit_window_secs = 60\nmax_concurrent_requests = 16"
+    } else {
+        ""
+    };
     format!(
         r#"
 [router]
@@ -103,11 +116,13 @@ system = "xero"
 base_url = "http://127.0.0.1:{sandbox_port}/xero"
 tenant_id = "{XERO_TENANT}"
 access_token = "{XERO_TOKEN}"
+{limits}
 
 [tenants.crm]
 system = "hubspot"
 base_url = "http://127.0.0.1:{sandbox_port}/hubspot"
 access_token = "{HUBSPOT_TOKEN}"
+{limits}
 "#
     )
 }
@@ -116,12 +131,23 @@ impl Env {
     /// Starts the router, the sandbox and `workers_each` processes' worth of workers per
     /// destination.
     pub async fn start(workers_each: usize) -> Env {
+        Env::start_with(workers_each, None).await
+    }
+
+    /// As `start`, with sandbox options (raised limits, latency) and the config to match.
+    pub async fn start_with(workers_each: usize, options: Option<Options>) -> Env {
         let prefix = format!("lhe2e-{}", Uuid::now_v7().simple());
         let (database, database_url) = fresh_database().await;
         let router_port = free_port();
         let sandbox_listener = TcpListener::bind("127.0.0.1:0").expect("bind sandbox");
         let sandbox_port = sandbox_listener.local_addr().expect("addr").port();
-        let text = config_text(&prefix, router_port, sandbox_port, &database_url);
+        let text = config_text(
+            &prefix,
+            router_port,
+            sandbox_port,
+            &database_url,
+            options.is_some(),
+        );
         let config = config::load(&text, &HashMap::new()).expect("e2e config loads");
 
         let router_stop = CancellationToken::new();
@@ -135,13 +161,19 @@ impl Env {
         tokio::spawn(router.run_until_stopped());
 
         let sandbox_stop = CancellationToken::new();
-        let sandbox = Sandbox::start(config.clone(), sandbox_listener, sandbox_stop.clone())
-            .await
-            .expect("sandbox starts");
+        let sandbox = Sandbox::start_with(
+            config.clone(),
+            sandbox_listener,
+            sandbox_stop.clone(),
+            options.unwrap_or_default(),
+        )
+        .await
+        .expect("sandbox starts");
         let sandbox_url = sandbox.base_url().to_owned();
         tokio::spawn(sandbox.stopped());
 
         let mut env = Env {
+            config_text: text,
             prefix,
             database,
             database_url,
@@ -165,7 +197,7 @@ impl Env {
         let store = Store::connect(&self.config.store.url, 12)
             .await
             .expect("store");
-        let tenants = targets::build(&self.config).expect("targets");
+        let tenants = targets::build(&self.config, &store).expect("targets");
         let worker = Arc::new(Worker::new(destination, &self.config, store, tenants));
         let stop = CancellationToken::new();
         let handle = tokio::spawn(runtime::run(worker, 8, stop.clone()));
@@ -380,4 +412,16 @@ pub fn stripe_invoice_paid(
         }}
     }))
     .expect("json")
+}
+
+/// Sandbox limits far above what a test sends, so a stream of hundreds of events is not paced
+/// by the providers' real quotas.
+pub fn high_limits() -> Options {
+    Options {
+        xero_minute_limit: 1_000_000,
+        xero_concurrent_limit: 64,
+        xero_daily_limit: 10_000_000,
+        hubspot_limit: 1_000_000,
+        ..Options::default()
+    }
 }

@@ -123,10 +123,12 @@ async fn start(options: &E2eOptions) -> anyhow::Result<Stack> {
         .await
         .context("PostgreSQL must answer on 127.0.0.1:5432 (deploy/services.sh)")?;
     tokio::spawn(conn);
+    // Separate statements: CREATE DATABASE cannot run in the implicit transaction of a batch.
     client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
-        ))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {database}"))
+        .await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {database}"))
         .await?;
     let database_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
     let [router_port, admin_port, sandbox_port] = [free_port()?, free_port()?, free_port()?];
@@ -157,7 +159,11 @@ async fn start(options: &E2eOptions) -> anyhow::Result<Stack> {
     stack.processes.push(spawn(
         &options.bin_dir.join("ledgerhook-sandbox"),
         &config,
-        &["--listen", &format!("127.0.0.1:{sandbox_port}")],
+        &[
+            "--listen",
+            &format!("127.0.0.1:{sandbox_port}"),
+            "--no-rate-limits",
+        ],
     )?);
     stack.processes.push(spawn(
         &options.bin_dir.join("ledgerhook-router"),

@@ -136,11 +136,11 @@ pub struct Handled<'a> {
 pub async fn inbox_record(c: &impl GenericClient, h: &Handled<'_>) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO inbox (destination, idempotency_key, event_id, tenant, source, event_type, subject,
-                            status, target_id, detail, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            status, target_id, detail, received_at, applied_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, clock_timestamp())
          ON CONFLICT (destination, idempotency_key) DO UPDATE
            SET status = EXCLUDED.status, target_id = EXCLUDED.target_id, detail = EXCLUDED.detail,
-               event_id = EXCLUDED.event_id, applied_at = now()",
+               event_id = EXCLUDED.event_id, applied_at = clock_timestamp()",
         &[
             &h.destination,
             &h.idempotency_key,

@@ -32,6 +32,9 @@ struct Args {
     /// How long a Xero `Idempotency-Key` or a QuickBooks `requestid` replays its first answer.
     #[arg(long, default_value_t = 360)]
     idempotency_window_secs: u64,
+    /// Lift the providers' rate limits (for load and benchmarks); faults still apply.
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 #[tokio::main]
@@ -43,11 +46,14 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("loading {}", path.display()))?;
     let listener =
         TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
-    let options = Options {
+    let mut options = Options {
         access_token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         idempotency_window: Duration::from_secs(args.idempotency_window_secs),
         ..Options::default()
     };
+    if args.no_rate_limits {
+        options = options.without_rate_limits();
+    }
     let shutdown = CancellationToken::new();
     let sandbox = Sandbox::start_with(config, listener, shutdown.clone(), options)
         .await

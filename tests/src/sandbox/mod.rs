@@ -123,6 +123,23 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The same options with every provider rate limit raised out of reach, for load tests
+    /// and benchmarks that measure ledgerhook rather than the providers' quotas.
+    pub fn without_rate_limits(self) -> Options {
+        Options {
+            xero_minute_limit: u32::MAX / 2,
+            xero_concurrent_limit: u32::MAX / 2,
+            xero_daily_limit: u32::MAX / 2,
+            hubspot_limit: u32::MAX / 2,
+            quickbooks_minute_limit: u32::MAX / 2,
+            quickbooks_concurrent_limit: u32::MAX / 2,
+            salesforce_daily_limit: u32::MAX / 2,
+            ..self
+        }
+    }
+}
+
 /// A running sandbox. It serves until the shutdown token given to `start` is cancelled.
 #[derive(Debug)]
 pub struct Sandbox {

@@ -417,11 +417,5 @@ pub fn stripe_invoice_paid(
 /// Sandbox limits far above what a test sends, so a stream of hundreds of events is not paced
 /// by the providers' real quotas.
 pub fn high_limits() -> Options {
-    Options {
-        xero_minute_limit: 1_000_000,
-        xero_concurrent_limit: 64,
-        xero_daily_limit: 10_000_000,
-        hubspot_limit: 1_000_000,
-        ..Options::default()
-    }
+    Options::default().without_rate_limits()
 }

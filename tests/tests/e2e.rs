@@ -189,6 +189,7 @@ async fn a_hubspot_invoice_paid_in_stripe_is_one_xero_invoice_with_one_payment()
     // ledgerhook's writes came back as webhooks and were recognised, not bounced.
     let suppressed = env.journal("suppressed").await;
     assert!(!suppressed.is_empty(), "echoes are suppressed and recorded");
-    assert!(env.journal("dead_lettered").await.is_empty());
+    let dead = env.journal("dead_lettered").await;
+    assert!(dead.is_empty(), "dead letters: {dead:?}");
     env.finish().await;
 }

@@ -121,7 +121,8 @@ async fn xero_invoices_payments_and_voids_reach_hubspot() {
             .map(Vec::len),
         Some(1)
     );
-    assert!(env.journal("dead_lettered").await.is_empty());
+    let dead = env.journal("dead_lettered").await;
+    assert!(dead.is_empty(), "dead letters: {dead:?}");
     env.finish().await;
 }
 
@@ -185,6 +186,7 @@ async fn a_target_failing_for_a_while_loses_nothing() {
         );
     }
     assert!(!env.journal("retried").await.is_empty());
-    assert!(env.journal("dead_lettered").await.is_empty());
+    let dead = env.journal("dead_lettered").await;
+    assert!(dead.is_empty(), "dead letters: {dead:?}");
     env.finish().await;
 }

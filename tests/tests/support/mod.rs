@@ -25,6 +25,11 @@ pub const XERO_KEY: &str = "e2e-xero-webhook-key-0123456789";
 pub const XERO_TENANT: &str = "5a8b6c7d-0e1f-4a2b-9c3d-4e5f6a7b8c9d";
 pub const XERO_TOKEN: &str = "e2e-xero-access-token";
 pub const HUBSPOT_TOKEN: &str = "e2e-hubspot-private-app-token";
+/// Tenant `globex` keeps its books in QuickBooks Online and its CRM in its own HubSpot portal.
+pub const GLOBEX_HUBSPOT_TOKEN: &str = "e2e-globex-hubspot-token";
+pub const QBO_REALM: &str = "9130355";
+pub const QBO_TOKEN: &str = "e2e-quickbooks-access-token";
+pub const QBO_VERIFIER: &str = "e2e-quickbooks-verifier-token";
 
 const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -123,6 +128,37 @@ system = "hubspot"
 base_url = "http://127.0.0.1:{sandbox_port}/hubspot"
 access_token = "{HUBSPOT_TOKEN}"
 {limits}
+
+[[tenants]]
+id = "globex"
+
+[[tenants.sources]]
+id = "stripe"
+provider = "stripe"
+secrets = ["{STRIPE_SECRET}"]
+
+[[tenants.sources]]
+id = "hubspot"
+provider = "hubspot"
+secrets = ["{HUBSPOT_SECRET}"]
+
+[[tenants.sources]]
+id = "quickbooks"
+provider = "quickbooks"
+secrets = ["{QBO_VERIFIER}"]
+
+[tenants.accounting]
+system = "quickbooks"
+base_url = "http://127.0.0.1:{sandbox_port}/quickbooks"
+realm_id = "{QBO_REALM}"
+access_token = "{QBO_TOKEN}"
+{limits}
+
+[tenants.crm]
+system = "hubspot"
+base_url = "http://127.0.0.1:{sandbox_port}/hubspot"
+access_token = "{GLOBEX_HUBSPOT_TOKEN}"
+{limits}
 "#
     )
 }
@@ -206,13 +242,18 @@ impl Env {
 
     /// A Stripe-signed webhook to the router; returns the status.
     pub async fn post_stripe(&self, body: &[u8]) -> u16 {
+        self.post_stripe_for("acme", body).await
+    }
+
+    /// As `post_stripe`, to another tenant's Stripe source.
+    pub async fn post_stripe_for(&self, tenant: &str, body: &[u8]) -> u16 {
         let t = chrono::Utc::now().timestamp();
         let mut mac = Hmac::<Sha256>::new_from_slice(STRIPE_SECRET.as_bytes()).expect("key");
         mac.update(format!("{t}.").as_bytes());
         mac.update(body);
         let signature = format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()));
         self.http
-            .post(format!("{}/webhooks/acme/stripe", self.router_url))
+            .post(format!("{}/webhooks/{tenant}/stripe", self.router_url))
             .header("Stripe-Signature", signature)
             .body(body.to_vec())
             .send()
@@ -236,9 +277,20 @@ impl Env {
 
     /// Calls the sandbox's HubSpot API as a HubSpot user's integration would.
     pub async fn hubspot(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.hubspot_as(HUBSPOT_TOKEN, method, path, body).await
+    }
+
+    /// As `hubspot`, in the portal the token belongs to.
+    pub async fn hubspot_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Value {
         self.http
             .request(method, format!("{}/hubspot{path}", self.sandbox_url))
-            .bearer_auth(HUBSPOT_TOKEN)
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
@@ -308,20 +360,21 @@ impl Env {
     }
 
     /// Rows of the store's journal, for assertions about what the workers did.
-    pub async fn journal(&self, step: &str) -> Vec<(String, String)> {
+    pub async fn journal(&self, step: &str) -> Vec<(String, String, String)> {
         let (client, conn) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
             .await
             .expect("store");
         tokio::spawn(conn);
         client
             .query(
-                "SELECT coalesce(destination, ''), coalesce(event_type, '') FROM journal WHERE step = $1 ORDER BY id",
+                "SELECT coalesce(destination, ''), coalesce(event_type, ''), coalesce(detail, '')
+                 FROM journal WHERE step = $1 ORDER BY id",
                 &[&step],
             )
             .await
             .expect("journal")
             .iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect()
     }
 
@@ -349,8 +402,19 @@ impl Env {
 /// Creates a HubSpot contact, line items and an open invoice numbered `number` through the
 /// sandbox's HubSpot API, as a user working in HubSpot would; returns the invoice id.
 pub async fn hubspot_invoice(env: &Env, number: &str, lines: &[(&str, &str, &str)]) -> String {
+    hubspot_invoice_as(env, HUBSPOT_TOKEN, number, lines).await
+}
+
+/// As `hubspot_invoice`, in the portal `token` belongs to.
+pub async fn hubspot_invoice_as(
+    env: &Env,
+    token: &str,
+    number: &str,
+    lines: &[(&str, &str, &str)],
+) -> String {
     let contact = env
-        .hubspot(
+        .hubspot_as(
+            token,
             reqwest::Method::POST,
             "/crm/v3/objects/contacts/batch/upsert",
             serde_json::json!({ "inputs": [{ "id": "jenny.rosen@example.com", "idProperty": "email",
@@ -365,7 +429,8 @@ pub async fn hubspot_invoice(env: &Env, number: &str, lines: &[(&str, &str, &str
     let mut associations = vec![assoc(&contact_id, 177)];
     for (name, quantity, price) in lines {
         let line = env
-            .hubspot(
+            .hubspot_as(
+                token,
                 reqwest::Method::POST,
                 "/crm/v3/objects/line_items",
                 serde_json::json!({ "properties": { "name": name, "quantity": quantity, "price": price } }),
@@ -374,7 +439,8 @@ pub async fn hubspot_invoice(env: &Env, number: &str, lines: &[(&str, &str, &str
         associations.push(assoc(line["id"].as_str().expect("line item id"), 409));
     }
     let invoice = env
-        .hubspot(
+        .hubspot_as(
+            token,
             reqwest::Method::POST,
             "/crm/v3/objects/invoices",
             serde_json::json!({

@@ -109,6 +109,23 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
         }
         return Ok(Outcome::skipped("the invoice no longer exists in the CRM"));
     };
+    // Every write to this invoice holds this lock until its transaction commits, so the
+    // own-write check below sees a write whose echo arrived before the writer committed.
+    let Some(number) = invoice.number.clone() else {
+        return Err(SyncError::permanent(
+            "the CRM invoice has no invoice number to match on",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    // A thin event's object was read before the lock; a writer may have finished meanwhile
+    // (a multi-call write announces intermediate states), so compare the state as it is now.
+    let invoice = match (&event.data, crm) {
+        (None, Some((crm, _))) => match crm.get_invoice(&event.subject).await? {
+            Some(current) => current.invoice,
+            None => return Ok(Outcome::skipped("the invoice no longer exists in the CRM")),
+        },
+        _ => invoice,
+    };
     if store::is_own_write(
         ctx.tx,
         ctx.tenant,
@@ -138,12 +155,6 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
             "a newer version of this invoice was already applied",
         ));
     }
-    let Some(number) = invoice.number.clone() else {
-        return Err(SyncError::permanent(
-            "the CRM invoice has no invoice number to match on",
-        ));
-    };
-    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
     let existing = find_invoice(ctx, acct, acct_system, crm_system, &invoice.id, &number).await?;
     let result = match existing {
         Some(existing)
@@ -152,8 +163,20 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
                 InvoiceStatus::Paid | InvoiceStatus::Void
             ) =>
         {
-            // Accounting does not let a paid or voided invoice change; the CRM catches up instead.
-            existing
+            // Accounting does not let a paid or voided invoice change; the CRM catches up
+            // instead. Nothing was written, so nothing is recorded as ledgerhook's write: the
+            // webhook of whoever closed it must not be mistaken for an echo.
+            store::link_put(
+                ctx.tx,
+                ctx.tenant,
+                "invoice",
+                (crm_system, &invoice.id),
+                (acct_system, existing.id()),
+            )
+            .await?;
+            return Ok(Outcome::skipped(
+                "the accounting invoice is already paid or voided",
+            ));
         }
         Some(existing)
             if matches!(invoice.status, InvoiceStatus::Void | InvoiceStatus::Deleted) =>
@@ -224,6 +247,10 @@ async fn void_linked<A: AccountingApi>(
             "the linked accounting invoice no longer exists",
         ));
     };
+    if let Some(number) = &existing.invoice.number {
+        // As for every write to an invoice: the echo check on the other side waits for it.
+        store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    }
     if matches!(
         existing.invoice.status,
         InvoiceStatus::Void | InvoiceStatus::Paid

@@ -139,6 +139,27 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
             "the invoice no longer exists in accounting",
         ));
     };
+    // Every write to this invoice holds this lock until its transaction commits, so the
+    // own-write check below sees a write whose echo arrived before the writer committed.
+    let Some(number) = invoice.number.clone() else {
+        return Err(SyncError::permanent(
+            "the accounting invoice has no number to match on",
+        ));
+    };
+    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
+    // A thin event's object was read before the lock; a writer may have finished meanwhile,
+    // so compare the state as it is now.
+    let invoice = match (&event.data, acct) {
+        (None, Some((acct, _))) => match acct.get_invoice(&event.subject).await? {
+            Some(current) => current.invoice,
+            None => {
+                return Ok(Outcome::skipped(
+                    "the invoice no longer exists in accounting",
+                ))
+            }
+        },
+        _ => invoice,
+    };
     if store::is_own_write(
         ctx.tx,
         ctx.tenant,
@@ -168,12 +189,6 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
             "a newer version of this invoice was already applied",
         ));
     }
-    let Some(number) = invoice.number.clone() else {
-        return Err(SyncError::permanent(
-            "the accounting invoice has no number to match on",
-        ));
-    };
-    store::lock_entity(ctx.tx, &format!("{}/invoice-number/{number}", ctx.tenant)).await?;
     let existing =
         find_crm_invoice(ctx, crm, crm_system, acct_system, &invoice.id, &number).await?;
     let customer = match (

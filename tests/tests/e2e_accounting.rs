@@ -4,13 +4,20 @@
 
 mod support;
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
+
+use rust_decimal::Decimal;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{Env, XERO_TENANT};
 
 const WAIT: Duration = Duration::from_secs(40);
+
+/// A JSON number as an exact decimal (Xero writes amounts as numbers).
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
+}
 
 fn hubspot_invoice<'a>(state: &'a Value, number: &str) -> Option<&'a Value> {
     state["hubspot"]["acme"]["objects"]["invoices"]
@@ -188,5 +195,57 @@ async fn a_target_failing_for_a_while_loses_nothing() {
     assert!(!env.journal("retried").await.is_empty());
     let dead = env.journal("dead_lettered").await;
     assert!(dead.is_empty(), "dead letters: {dead:?}");
+    env.finish().await;
+}
+
+/// A CRM invoice as a Standard Webhooks sender carries it, at a given version.
+fn flow_invoice(kind: &str, total: &str, updated_at: &str) -> Value {
+    json!({
+        "type": kind,
+        "timestamp": updated_at,
+        "data": {
+            "object": "invoice", "id": "a0X5e000001", "number": "INV-5001", "status": "open",
+            "currency": "USD",
+            "customer": { "id": "001ACME", "name": "Acme Ltd", "email": "ap@acme.example" },
+            "lines": [{ "description": "Retainer", "quantity": "1", "unit_price": total,
+                        "amount": { "amount": total, "currency": "USD" } }],
+            "total": { "amount": total, "currency": "USD" },
+            "updated_at": updated_at
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_older_update_after_a_newer_one_changes_nothing() {
+    let env = Env::start(1).await;
+    let created = flow_invoice("invoice.created", "100.00", "2026-12-01T10:00:00Z");
+    assert_eq!(env.post_flow("msg_5001_a", &created).await, 200);
+    let newer = flow_invoice("invoice.updated", "300.00", "2026-12-01T12:00:00Z");
+    assert_eq!(env.post_flow("msg_5001_c", &newer).await, 200);
+    env.wait_for(WAIT, "the newer total in Xero", |s| {
+        xero_invoices(s, "INV-5001")
+            .first()
+            .is_some_and(|i| dec(&i["Total"]) == Decimal::new(300, 0))
+    })
+    .await;
+    // The update made in between arrives last.
+    let older = flow_invoice("invoice.updated", "200.00", "2026-12-01T11:00:00Z");
+    assert_eq!(env.post_flow("msg_5001_b", &older).await, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let state = env.state().await;
+    let invoices = xero_invoices(&state, "INV-5001");
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(
+        dec(&invoices[0]["Total"]),
+        Decimal::new(300, 0),
+        "the stale update must not overwrite the newer total"
+    );
+    let skipped = env.journal("skipped").await;
+    assert!(
+        skipped
+            .iter()
+            .any(|(_, _, detail)| detail.contains("newer version")),
+        "the stale event is recorded as skipped: {skipped:?}"
+    );
     env.finish().await;
 }

@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const STRIPE_SECRET: &str = "whsec_e2e_stripe_secret_0123456789";
+/// A Standard Webhooks sender speaking ledgerhook's vocabulary (e.g. a Salesforce Flow).
+pub const FLOW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const HUBSPOT_SECRET: &str = "e2e-hubspot-client-secret";
 pub const XERO_KEY: &str = "e2e-xero-webhook-key-0123456789";
 pub const XERO_TENANT: &str = "5a8b6c7d-0e1f-4a2b-9c3d-4e5f6a7b8c9d";
@@ -115,6 +117,13 @@ secrets = ["{HUBSPOT_SECRET}"]
 id = "xero"
 provider = "xero"
 secrets = ["{XERO_KEY}"]
+
+[[tenants.sources]]
+id = "flow"
+provider = "standard-webhooks"
+category = "crm"
+system = "flow"
+secrets = ["{FLOW_SECRET}"]
 
 [tenants.accounting]
 system = "xero"
@@ -256,6 +265,33 @@ impl Env {
             .post(format!("{}/webhooks/{tenant}/stripe", self.router_url))
             .header("Stripe-Signature", signature)
             .body(body.to_vec())
+            .send()
+            .await
+            .expect("router answers")
+            .status()
+            .as_u16()
+    }
+
+    /// A canonical event from the `flow` source, signed per Standard Webhooks.
+    pub async fn post_flow(&self, id: &str, body: &Value) -> u16 {
+        use base64::Engine;
+        let body = serde_json::to_vec(body).expect("json");
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(FLOW_SECRET.trim_start_matches("whsec_"))
+            .expect("base64 secret");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
+        for part in [id.as_bytes(), b".", ts.as_bytes(), b".", &body] {
+            mac.update(part);
+        }
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        self.http
+            .post(format!("{}/webhooks/acme/flow", self.router_url))
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts)
+            .header("webhook-signature", format!("v1,{signature}"))
+            .body(body)
             .send()
             .await
             .expect("router answers")

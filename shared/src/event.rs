@@ -92,6 +92,18 @@ impl EventType {
     pub fn parse(s: &str) -> Option<EventType> {
         EventType::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// Whether the event is about an invoice's own state (not a payment attempt on it).
+    pub fn is_invoice_change(&self) -> bool {
+        matches!(
+            self,
+            EventType::InvoiceCreated
+                | EventType::InvoiceUpdated
+                | EventType::InvoicePaid
+                | EventType::InvoiceVoided
+                | EventType::InvoiceDeleted
+        )
+    }
 }
 
 impl fmt::Display for EventType {

@@ -54,7 +54,9 @@ async fn rules<A: AccountingApi, C: CrmApi>(
             let remote = customer_for(ctx, acct, acct_system, crm_system, &customer).await?;
             Ok(Outcome::applied(remote.id, None))
         }
-        (Category::Crm, kind) if is_invoice(kind) => crm_invoice(ctx, acct, acct_system, crm).await,
+        (Category::Crm, kind) if kind.is_invoice_change() => {
+            crm_invoice(ctx, acct, acct_system, crm).await
+        }
         (Category::Payments, EventType::InvoicePaid | EventType::PaymentSucceeded) => {
             payment(ctx, acct, acct_system).await
         }
@@ -66,17 +68,6 @@ async fn rules<A: AccountingApi, C: CrmApi>(
             kind, event.category
         ))),
     }
-}
-
-fn is_invoice(kind: EventType) -> bool {
-    matches!(
-        kind,
-        EventType::InvoiceCreated
-            | EventType::InvoiceUpdated
-            | EventType::InvoicePaid
-            | EventType::InvoiceVoided
-            | EventType::InvoiceDeleted
-    )
 }
 
 /// A CRM invoice, created or updated in accounting (voided when the CRM voided or deleted it).

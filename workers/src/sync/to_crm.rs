@@ -76,7 +76,7 @@ async fn rules<C: CrmApi, A: AccountingApi>(
             };
             mark_paid(ctx, crm, crm_system, payment.invoice_number.as_deref()).await
         }
-        (Category::Accounting, kind) if is_invoice(kind) => {
+        (Category::Accounting, kind) if kind.is_invoice_change() => {
             accounting_invoice(ctx, crm, crm_system, acct).await
         }
         (Category::Payments, EventType::InvoicePaid) => {
@@ -98,17 +98,6 @@ async fn rules<C: CrmApi, A: AccountingApi>(
             kind, event.category
         ))),
     }
-}
-
-fn is_invoice(kind: EventType) -> bool {
-    matches!(
-        kind,
-        EventType::InvoiceCreated
-            | EventType::InvoiceUpdated
-            | EventType::InvoicePaid
-            | EventType::InvoiceVoided
-            | EventType::InvoiceDeleted
-    )
 }
 
 /// An accounting invoice's current state, carried into the CRM.

@@ -117,15 +117,29 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
         },
         _ => invoice,
     };
-    if store::is_own_write(
+    // An echo is the CRM showing back what ledgerhook wrote there, for an invoice accounting
+    // already has. Without the link, the CRM state may match a write (a payment's "paid") yet
+    // accounting still lacks the invoice, which this event must then create.
+    let linked = store::link_get(
         ctx.tx,
         ctx.tenant,
-        crm_system,
         "invoice",
+        crm_system,
         &invoice.id,
-        &fingerprint(&invoice),
+        acct_system,
     )
     .await?
+    .is_some();
+    if linked
+        && store::is_own_write(
+            ctx.tx,
+            ctx.tenant,
+            crm_system,
+            "invoice",
+            &invoice.id,
+            &fingerprint(&invoice),
+        )
+        .await?
     {
         return Ok(Outcome::suppressed(
             "echo of ledgerhook's own write to the CRM",

@@ -149,15 +149,28 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
         },
         _ => invoice,
     };
-    if store::is_own_write(
+    // An echo is accounting showing back what ledgerhook wrote there, for an invoice the CRM
+    // already has; without the link the CRM still needs this invoice.
+    let linked = store::link_get(
         ctx.tx,
         ctx.tenant,
-        acct_system,
         "invoice",
+        acct_system,
         &invoice.id,
-        &fingerprint(&invoice),
+        crm_system,
     )
     .await?
+    .is_some();
+    if linked
+        && store::is_own_write(
+            ctx.tx,
+            ctx.tenant,
+            acct_system,
+            "invoice",
+            &invoice.id,
+            &fingerprint(&invoice),
+        )
+        .await?
     {
         return Ok(Outcome::suppressed(
             "echo of ledgerhook's own write to accounting",

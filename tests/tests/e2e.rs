@@ -3,21 +3,16 @@
 
 mod support;
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use support::{Env, HUBSPOT_SECRET, XERO_TENANT};
+use support::{dec, Env, HUBSPOT_SECRET, XERO_TENANT};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A JSON number as an exact decimal (Xero writes amounts as numbers).
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
-}
 
 fn xero_invoices<'a>(state: &'a Value, number: &str) -> Vec<&'a Value> {
     state["xero"][XERO_TENANT]["invoices"]

@@ -4,20 +4,15 @@
 
 mod support;
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{Env, XERO_TENANT};
+use support::{dec, Env, XERO_TENANT};
 
 const WAIT: Duration = Duration::from_secs(40);
-
-/// A JSON number as an exact decimal (Xero writes amounts as numbers).
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
-}
 
 fn hubspot_invoice<'a>(state: &'a Value, number: &str) -> Option<&'a Value> {
     state["hubspot"]["acme"]["objects"]["invoices"]

@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::{str::FromStr, time::Duration};
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use support::{Env, GLOBEX_HUBSPOT_TOKEN};
+use support::{dec, Env, GLOBEX_HUBSPOT_TOKEN};
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -24,10 +24,6 @@ fn qbo_invoices<'a>(state: &'a Value, number: &str) -> Vec<&'a Value> {
         .and_then(|c| c["invoices"].as_array())
         .map(|all| all.iter().filter(|i| i["DocNumber"] == number).collect())
         .unwrap_or_default()
-}
-
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

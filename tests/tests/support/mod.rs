@@ -521,3 +521,10 @@ pub fn stripe_invoice_paid(
 pub fn high_limits() -> Options {
     Options::default().without_rate_limits()
 }
+
+/// A JSON number as an exact decimal (the simulated APIs write amounts as numbers).
+pub fn dec(v: &Value) -> rust_decimal::Decimal {
+    use std::str::FromStr;
+    rust_decimal::Decimal::from_str(&v.to_string())
+        .unwrap_or_else(|_| panic!("{v} is not a number"))
+}

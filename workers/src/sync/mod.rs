@@ -322,3 +322,36 @@ pub(crate) fn fingerprint(invoice: &Invoice) -> String {
         invoice.total.currency
     )
 }
+
+/// Whether an invoice event from `system` needs no write to `other_system`: `Some` with the
+/// outcome when it is an echo or stale. The caller holds the invoice-number lock.
+///
+/// An echo is `system` showing back what ledgerhook wrote there, for an invoice `other_system`
+/// already has. Without the link the state may match a write (a payment's "paid") while the
+/// other side still lacks the invoice, which this event must then create.
+pub(crate) async fn already_settled(
+    ctx: &Ctx<'_>,
+    invoice: &Invoice,
+    system: &str,
+    other_system: &str,
+    system_label: &str,
+) -> Result<Option<Outcome>, SyncError> {
+    let (tx, tenant, id) = (ctx.tx, ctx.tenant, invoice.id.as_str());
+    let linked = store::link_get(tx, tenant, "invoice", system, id, other_system)
+        .await?
+        .is_some();
+    if linked
+        && store::is_own_write(tx, tenant, system, "invoice", id, &fingerprint(invoice)).await?
+    {
+        return Ok(Some(Outcome::suppressed(format!(
+            "echo of ledgerhook's own write to {system_label}"
+        ))));
+    }
+    let version = invoice.updated_at.unwrap_or(ctx.event.time);
+    if !store::version_advance(tx, tenant, system, "invoice", id, version).await? {
+        return Ok(Some(Outcome::skipped(
+            "a newer version of this invoice was already applied",
+        )));
+    }
+    Ok(None)
+}

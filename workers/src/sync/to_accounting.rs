@@ -7,6 +7,7 @@ use ledgerhook_shared::{
 };
 
 use super::{
+    already_settled,
     customers::{customer_for, customer_of},
     fingerprint,
     payments::payment,
@@ -117,48 +118,8 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
         },
         _ => invoice,
     };
-    // An echo is the CRM showing back what ledgerhook wrote there, for an invoice accounting
-    // already has. Without the link, the CRM state may match a write (a payment's "paid") yet
-    // accounting still lacks the invoice, which this event must then create.
-    let linked = store::link_get(
-        ctx.tx,
-        ctx.tenant,
-        "invoice",
-        crm_system,
-        &invoice.id,
-        acct_system,
-    )
-    .await?
-    .is_some();
-    if linked
-        && store::is_own_write(
-            ctx.tx,
-            ctx.tenant,
-            crm_system,
-            "invoice",
-            &invoice.id,
-            &fingerprint(&invoice),
-        )
-        .await?
-    {
-        return Ok(Outcome::suppressed(
-            "echo of ledgerhook's own write to the CRM",
-        ));
-    }
-    let version = invoice.updated_at.unwrap_or(event.time);
-    if !store::version_advance(
-        ctx.tx,
-        ctx.tenant,
-        crm_system,
-        "invoice",
-        &invoice.id,
-        version,
-    )
-    .await?
-    {
-        return Ok(Outcome::skipped(
-            "a newer version of this invoice was already applied",
-        ));
+    if let Some(done) = already_settled(ctx, &invoice, crm_system, acct_system, "the CRM").await? {
+        return Ok(done);
     }
     let existing = find_invoice(ctx, acct, acct_system, crm_system, &invoice.id, &number).await?;
     let result = match existing {

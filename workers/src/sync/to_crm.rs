@@ -6,7 +6,7 @@ use ledgerhook_shared::{
     store, Category, EventType,
 };
 
-use super::{fingerprint, Ctx, Outcome, SyncError, TenantTargets};
+use super::{already_settled, fingerprint, Ctx, Outcome, SyncError, TenantTargets};
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
@@ -149,47 +149,10 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
         },
         _ => invoice,
     };
-    // An echo is accounting showing back what ledgerhook wrote there, for an invoice the CRM
-    // already has; without the link the CRM still needs this invoice.
-    let linked = store::link_get(
-        ctx.tx,
-        ctx.tenant,
-        "invoice",
-        acct_system,
-        &invoice.id,
-        crm_system,
-    )
-    .await?
-    .is_some();
-    if linked
-        && store::is_own_write(
-            ctx.tx,
-            ctx.tenant,
-            acct_system,
-            "invoice",
-            &invoice.id,
-            &fingerprint(&invoice),
-        )
-        .await?
+    if let Some(done) =
+        already_settled(ctx, &invoice, acct_system, crm_system, "accounting").await?
     {
-        return Ok(Outcome::suppressed(
-            "echo of ledgerhook's own write to accounting",
-        ));
-    }
-    let version = invoice.updated_at.unwrap_or(event.time);
-    if !store::version_advance(
-        ctx.tx,
-        ctx.tenant,
-        acct_system,
-        "invoice",
-        &invoice.id,
-        version,
-    )
-    .await?
-    {
-        return Ok(Outcome::skipped(
-            "a newer version of this invoice was already applied",
-        ));
+        return Ok(done);
     }
     let existing =
         find_crm_invoice(ctx, crm, crm_system, acct_system, &invoice.id, &number).await?;

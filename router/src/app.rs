@@ -18,7 +18,6 @@ use crate::{admin, ingress, metrics::Metrics};
 pub struct AppState {
     pub config: Arc<Config>,
     pub publisher: Publisher,
-    pub topology: Topology,
     pub metrics: Metrics,
 }
 
@@ -56,13 +55,12 @@ impl Application {
         let port = public_listener.local_addr()?.port();
         let admin_port = admin_listener.local_addr()?.port();
 
-        let topology = Topology::new(config.broker.prefix.clone());
         // The publisher outlives the listeners: draining requests still need it.
         let publisher_stop = CancellationToken::new();
         let publisher = Publisher::start(
             PublisherOptions {
                 url: config.broker.url.clone(),
-                topology: topology.clone(),
+                topology: Topology::new(config.broker.prefix.clone()),
                 confirm_window: config.router.confirm_window,
                 publish_timeout: config.router.publish_timeout,
                 channels: 2,
@@ -73,7 +71,6 @@ impl Application {
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             publisher,
-            topology,
             metrics: Metrics::new(),
         });
 

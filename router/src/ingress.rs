@@ -239,7 +239,7 @@ async fn handle(
         category: source.category,
         system: &source.system,
     };
-    let exchange = state.topology.events_exchange();
+    let exchange = state.publisher.topology().events_exchange();
     let events: Vec<Event> = normalized
         .events
         .into_iter()
@@ -364,7 +364,7 @@ async fn quarantine(
         .to_owned();
     let message = OutgoingMessage {
         exchange: String::new(),
-        routing_key: state.topology.quarantine_queue(),
+        routing_key: state.publisher.topology().quarantine_queue(),
         message_id: uuid::Uuid::now_v7().to_string(),
         content_type,
         headers: vec![

@@ -33,6 +33,8 @@ curl -fsS http://127.0.0.1:9090/readyz >/dev/null || { echo "[quickstart] the ro
 echo "[quickstart] sending a signed Stripe invoice.paid webhook to http://127.0.0.1:8080/webhooks/acme/stripe"
 target/release/ledgerhook-loadgen router --url http://127.0.0.1:8080/webhooks/acme/stripe \
   --secret "$secret" --concurrency 1 --requests 1
+# The broker refreshes its queue statistics every few seconds.
+sleep 6
 echo "[quickstart] messages waiting per queue:"
 rabbitmqctl -q list_queues name messages 2>/dev/null | grep "^$LEDGERHOOK_PREFIX\." || true
 echo "[quickstart] router: http://127.0.0.1:8080/webhooks/{tenant}/{source}; metrics: http://127.0.0.1:9090/metrics"

@@ -162,6 +162,7 @@ pub struct Payment {
 #[serde(deny_unknown_fields)]
 pub struct Refund {
     pub id: String,
+    /// The refund's amount; with `cumulative`, everything refunded on the payment so far.
     pub amount: Money,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
@@ -173,4 +174,8 @@ pub struct Refund {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
+    /// The source told only the payment's refunded total, not the refund itself (Stripe's
+    /// `charge.refunded` without its refunds listed); `id` is then the payment's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cumulative: bool,
 }

@@ -1,5 +1,5 @@
-//! Black-box tests of ledgerhook-sandbox: the Xero, QuickBooks Online, HubSpot and Salesforce
-//! simulators over HTTP, their webhooks checked with the router's own verification, OAuth
+//! Black-box tests of ledgerhook-sandbox: the Xero, QuickBooks Online, HubSpot, Salesforce and
+//! Stripe simulators over HTTP, their webhooks checked with the router's own verification, OAuth
 //! rotation, limits and faults.
 
 #[path = "sandbox/support.rs"]
@@ -13,8 +13,12 @@ mod hubspot;
 mod operations;
 #[path = "sandbox/quickbooks.rs"]
 mod quickbooks;
+#[path = "sandbox/refunds.rs"]
+mod refunds;
 #[path = "sandbox/salesforce.rs"]
 mod salesforce;
+#[path = "sandbox/stripe.rs"]
+mod stripe;
 
 use std::time::Duration;
 

@@ -1,13 +1,20 @@
-//! The entry point both worker binaries share: config, store, clients, consume until SIGTERM.
+//! The entry point both worker binaries share: config, the probes-and-metrics listener, store,
+//! clients, consume until SIGTERM, drain, then close the listener.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
 use ledgerhook_shared::{broker::Destination, config, store::Store, telemetry};
 use tokio_util::sync::CancellationToken;
 
-use crate::{runtime, sync::Worker, targets};
+use crate::{
+    metrics::WorkerMetrics,
+    ops::{OpsServer, Probes},
+    runtime,
+    sync::Worker,
+    targets,
+};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -17,6 +24,10 @@ struct Args {
     /// Events applied at once by this process (and the broker prefetch).
     #[arg(long, default_value_t = runtime::DEFAULT_CONCURRENCY)]
     concurrency: usize,
+    /// Serve /healthz, /readyz and /metrics on ADDR (port 0 picks one), instead of the config's
+    /// `workers.accounting_listen` or `workers.crm_listen`.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
 }
 
 pub async fn main(destination: Destination) -> anyhow::Result<()> {
@@ -35,11 +46,39 @@ pub async fn main(destination: Destination) -> anyhow::Result<()> {
         wait_for_signal().await;
         signal.cancel();
     });
+    let metrics = Arc::new(WorkerMetrics::new(destination));
+    let probes = Probes::new(metrics.clone());
+    let (listen, key) = match args.listen {
+        Some(addr) => (Some(addr), "--listen"),
+        None => config.workers.listen(destination),
+    };
+    // Bound before anything else, so a taken port stops the worker at once; served while the
+    // worker waits for the store, so liveness holds and readiness says why it is not ready.
+    let ops_stop = CancellationToken::new();
+    let ops = match listen {
+        Some(addr) => {
+            let server = OpsServer::bind(addr, probes.clone())
+                .with_context(|| format!("binding `{key}` ({addr})"))?;
+            tracing::info!(addr = %server.local_addr(), "serving /healthz, /readyz and /metrics");
+            Some(tokio::spawn(server.run_until(ops_stop.clone())))
+        }
+        None => None,
+    };
     let store = connect_store(&config, args.concurrency, &shutdown).await?;
+    probes.set_store(store.clone());
     let tenants = targets::build(&config, &store)?;
-    let worker = Arc::new(Worker::new(destination, &config, store, tenants));
+    let worker = Arc::new(Worker::new(destination, &config, store, tenants).with_metrics(metrics));
     tracing::info!(service, "started");
     runtime::run(worker.clone(), args.concurrency.max(1), shutdown).await;
+    // The drain is over: only now do probes and scrapers lose the listener.
+    ops_stop.cancel();
+    if let Some(ops) = ops {
+        match ops.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "metrics listener failed"),
+            Err(e) => tracing::warn!(error = %e, "metrics listener panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
     let [applied, suppressed, skipped, retried, dead] = worker.metrics().snapshot();
     tracing::info!(
         applied,

@@ -1,9 +1,10 @@
-//! `ledgerhook-sandbox --config FILE --listen ADDR`: simulates Xero, QuickBooks Online, HubSpot
-//! and Salesforce for the tenants of a ledgerhook config until SIGTERM or Ctrl-C.
+//! `ledgerhook-sandbox --config FILE --listen ADDR`: simulates Xero, QuickBooks Online, HubSpot,
+//! Salesforce and Stripe for the tenants of a ledgerhook config until SIGTERM or Ctrl-C.
 //!
 //! Point a tenant's target at it with `base_url = "http://ADDR/xero"` (or `.../quickbooks`,
-//! `.../hubspot`, `.../salesforce`); its webhooks go to `router.public_base_url`, signed with
-//! the matching sources' secrets.
+//! `.../hubspot`, `.../salesforce`), and a Stripe client at `http://ADDR/stripe` with the key
+//! `sk_test_<tenant id>`; its webhooks go to `router.public_base_url`, signed with the matching
+//! sources' secrets.
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "ledgerhook-sandbox",
     version,
-    about = "Stateful simulators of the Xero, QuickBooks Online, HubSpot and Salesforce APIs for ledgerhook"
+    about = "Stateful simulators of the Xero, QuickBooks Online, HubSpot, Salesforce and Stripe APIs for ledgerhook"
 )]
 struct Args {
     /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
@@ -35,6 +36,10 @@ struct Args {
     /// Lift the providers' rate limits (for load and benchmarks); faults still apply.
     #[arg(long)]
     no_rate_limits: bool,
+    /// Another Stripe secret key to accept, as KEY=TENANT (repeatable); each Stripe tenant's
+    /// `sk_test_<tenant id>` is always accepted.
+    #[arg(long = "stripe-key", value_name = "KEY=TENANT")]
+    stripe_keys: Vec<String>,
 }
 
 #[tokio::main]
@@ -46,7 +51,17 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("loading {}", path.display()))?;
     let listener =
         TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
+    let stripe_api_keys = args
+        .stripe_keys
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, t)| (k.to_owned(), t.to_owned()))
+                .with_context(|| format!("--stripe-key {pair}: expected KEY=TENANT"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut options = Options {
+        stripe_api_keys,
         access_token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         idempotency_window: Duration::from_secs(args.idempotency_window_secs),
         ..Options::default()
@@ -60,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         .context("starting the sandbox")?;
     tracing::info!(
         url = sandbox.base_url(),
-        "ledgerhook-sandbox listening: /xero, /quickbooks, /hubspot, /salesforce, /_sandbox"
+        "ledgerhook-sandbox listening: /xero, /quickbooks, /hubspot, /salesforce, /stripe, /_sandbox"
     );
     tokio::spawn(async move {
         wait_for_signal().await;

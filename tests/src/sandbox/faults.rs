@@ -1,7 +1,7 @@
 //! Fault injection: `/_sandbox/faults` makes a system slow, failing or rate limited, so tests
 //! and benchmarks can watch the workers retry.
 //!
-//! `POST` a JSON object `{system: "xero"|"quickbooks"|"hubspot"|"salesforce"|"*", error_rate,
+//! `POST` a JSON object `{system: "xero"|"quickbooks"|"hubspot"|"salesforce"|"stripe"|"*", error_rate,
 //! status, fail_next, rate_limit_next, retry_after, latency_ms}`; fields left out keep their
 //! value. `DELETE` (optionally `?system=`) clears. Every call to a system, token endpoints
 //! included, first waits the added latency, then fails if `fail_next` is left, then is refused
@@ -9,6 +9,12 @@
 //! `Retry-After`; Salesforce, which has no 429, answers 403 `REQUEST_LIMIT_EXCEEDED` and the
 //! sandbox adds `Retry-After`), then fails with probability `error_rate`. Settings for `*`
 //! apply to every system, on top of its own.
+//!
+//! `fail_after_next` fails calls the other way round: the call runs and its change is made
+//! (and announced), then its answer is replaced by the `status` failure, as when a provider
+//! applies a write and the answer is lost to a timeout or a gateway error. With
+//! `fail_after_route` (`"POST /crm/v3/objects/invoices"`: the method and the path under the
+//! system's prefix) only those calls count. HubSpot calls honour it.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -20,7 +26,7 @@ use serde_json::json;
 use super::{
     hubspot, quickbooks, salesforce,
     state::{lock, Shared},
-    xero, System,
+    stripe, xero, System,
 };
 
 #[derive(Debug, Default)]
@@ -36,6 +42,8 @@ pub(crate) struct FaultState {
     rate_limit_next: u32,
     retry_after: u64,
     latency_ms: u64,
+    fail_after_next: u32,
+    fail_after_route: Option<String>,
 }
 
 impl Default for FaultState {
@@ -47,6 +55,8 @@ impl Default for FaultState {
             rate_limit_next: 0,
             retry_after: 1,
             latency_ms: 0,
+            fail_after_next: 0,
+            fail_after_route: None,
         }
     }
 }
@@ -61,6 +71,8 @@ pub(crate) struct FaultSpec {
     rate_limit_next: Option<u32>,
     retry_after: Option<u64>,
     latency_ms: Option<u64>,
+    fail_after_next: Option<u32>,
+    fail_after_route: Option<String>,
 }
 
 /// What a call meets before it runs.
@@ -70,7 +82,7 @@ enum Injected {
     RateLimited(u64),
 }
 
-const SCOPES: [&str; 5] = ["xero", "quickbooks", "hubspot", "salesforce", "*"];
+const SCOPES: [&str; 6] = ["xero", "quickbooks", "hubspot", "salesforce", "stripe", "*"];
 
 impl Faults {
     pub fn clear(&self, scope: Option<&str>) {
@@ -117,6 +129,22 @@ impl Faults {
         None
     }
 
+    /// After a call to `route` (`"<METHOD> <path under the system's prefix>"`) has run: the
+    /// failure status to answer instead, when `fail_after_next` says so.
+    pub fn after_applied(&self, system: System, route: &str) -> Option<u16> {
+        let mut map = lock(&self.by_scope);
+        for scope in [system.as_str(), "*"] {
+            if let Some(f) = map.get_mut(scope) {
+                let matches = f.fail_after_route.as_deref().is_none_or(|r| r == route);
+                if f.fail_after_next > 0 && matches {
+                    f.fail_after_next -= 1;
+                    return Some(f.status);
+                }
+            }
+        }
+        None
+    }
+
     pub fn snapshot(&self) -> HashMap<String, FaultState> {
         lock(&self.by_scope).clone()
     }
@@ -136,6 +164,7 @@ pub(crate) async fn gate(shared: &Shared, system: System) -> Option<HttpResponse
         (System::Quickbooks, Injected::Fail(status)) => quickbooks::reply::fault(status),
         (System::Hubspot, Injected::Fail(status)) => hubspot::reply::fault(status),
         (System::Salesforce, Injected::Fail(status)) => salesforce::reply::fault(status),
+        (System::Stripe, Injected::Fail(status)) => stripe::reply::fault(status),
         (System::Xero, Injected::RateLimited(secs)) => {
             xero::reply::rate_limited("minute", Some(secs))
         }
@@ -148,6 +177,7 @@ pub(crate) async fn gate(shared: &Shared, system: System) -> Option<HttpResponse
         (System::Salesforce, Injected::RateLimited(secs)) => {
             salesforce::reply::limit_exceeded(Some(secs))
         }
+        (System::Stripe, Injected::RateLimited(secs)) => stripe::reply::rate_limited(secs),
     })
 }
 
@@ -158,7 +188,7 @@ pub(crate) async fn set(spec: web::Json<FaultSpec>, shared: web::Data<Shared>) -
     };
     if !SCOPES.contains(&spec.system.as_str()) {
         return bad(
-            "system must be \"xero\", \"quickbooks\", \"hubspot\", \"salesforce\" or \"*\"",
+            "system must be \"xero\", \"quickbooks\", \"hubspot\", \"salesforce\", \"stripe\" or \"*\"",
         );
     }
     if spec.error_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
@@ -176,6 +206,10 @@ pub(crate) async fn set(spec: web::Json<FaultSpec>, shared: web::Data<Shared>) -
         f.rate_limit_next = spec.rate_limit_next.unwrap_or(f.rate_limit_next);
         f.retry_after = spec.retry_after.unwrap_or(f.retry_after);
         f.latency_ms = spec.latency_ms.unwrap_or(f.latency_ms);
+        f.fail_after_next = spec.fail_after_next.unwrap_or(f.fail_after_next);
+        if spec.fail_after_route.is_some() {
+            f.fail_after_route = spec.fail_after_route;
+        }
     }
     tracing::info!(system = %spec.system, "sandbox faults set");
     HttpResponse::Ok().json(shared.faults.snapshot())

@@ -9,7 +9,9 @@
 //! which it answers 429 (developer.intuit.com "Limits and throttles", as Intuit's own SDK
 //! maintainers quote it). HubSpot: 100 requests per 10 seconds per portal. Salesforce: a daily
 //! allocation of API requests per org, counted here per UTC day rather than over Salesforce's
-//! rolling 24 hours, so the counter needs no per-call history. Refused calls do not count
+//! rolling 24 hours, so the counter needs no per-call history. Stripe: per account, read and
+//! write operations each limited per second (25 and 25 in test mode, docs.stripe.com/rate-limits),
+//! a write being any POST or DELETE. Refused calls do not count
 //! against a window, so `Retry-After` says exactly when the next call will pass.
 
 use std::{
@@ -28,6 +30,9 @@ type Windows = Arc<Mutex<HashMap<(System, String), Window>>>;
 pub(crate) struct Limits {
     windows: Windows,
     hubspot: Mutex<HashMap<String, VecDeque<Instant>>>,
+    stripe: Mutex<HashMap<(String, bool), VecDeque<Instant>>>,
+    stripe_read: u32,
+    stripe_write: u32,
     xero_minute: u32,
     xero_concurrent: u32,
     xero_daily: u32,
@@ -92,6 +97,9 @@ impl Limits {
         Limits {
             windows: Arc::new(Mutex::new(HashMap::new())),
             hubspot: Mutex::new(HashMap::new()),
+            stripe: Mutex::new(HashMap::new()),
+            stripe_read: options.stripe_read_limit,
+            stripe_write: options.stripe_write_limit,
             xero_minute: options.xero_minute_limit,
             xero_concurrent: options.xero_concurrent_limit,
             xero_daily: options.xero_daily_limit,
@@ -106,6 +114,33 @@ impl Limits {
     pub fn reset(&self) {
         lock(&self.windows).clear();
         lock(&self.hubspot).clear();
+        lock(&self.stripe).clear();
+    }
+
+    /// Counts a Stripe call against the account's one-second window of reads or of writes, or
+    /// says how long until one passes.
+    pub fn stripe(&self, account: &str, write: bool) -> Result<(), Duration> {
+        let limit = if write {
+            self.stripe_write
+        } else {
+            self.stripe_read
+        };
+        let window = Duration::from_secs(1);
+        let mut windows = lock(&self.stripe);
+        let hits = windows.entry((account.to_owned(), write)).or_default();
+        let now = Instant::now();
+        while hits
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            hits.pop_front();
+        }
+        if hits.len() >= limit as usize {
+            let oldest = hits.front().copied().unwrap_or(now);
+            return Err(window.saturating_sub(now.duration_since(oldest)));
+        }
+        hits.push_back(now);
+        Ok(())
     }
 
     pub fn xero(&self, xero_tenant_id: &str) -> Result<Permit, Limited> {

@@ -1,18 +1,20 @@
 //! ledgerhook-sandbox: stateful simulators of the Xero Accounting API, QuickBooks Online, the
-//! HubSpot CRM v3 API and the Salesforce REST API, for the quickstart, demos and end-to-end
-//! tests.
+//! HubSpot CRM v3 API, the Salesforce REST API and the Stripe API, for the quickstart, demos and
+//! end-to-end tests.
 //!
 //! Each system lives under its own prefix with the provider's own paths, so a target whose
 //! `base_url` is `http://127.0.0.1:PORT/xero` behaves as `https://api.xero.com` would,
 //! `.../quickbooks` as `https://quickbooks.api.intuit.com`, `.../hubspot` as
-//! `https://api.hubapi.com` and `.../salesforce` as an org's instance URL. Every change the
+//! `https://api.hubapi.com`, `.../salesforce` as an org's instance URL and `.../stripe` as
+//! `https://api.stripe.com`. Every change the
 //! sandbox makes is announced to the router as the provider's correctly signed webhook (for
 //! Salesforce, a Flow callout signed the Standard Webhooks way), so echoes are real.
 //! `/_sandbox/` holds fault injection, a state dump and a reset.
 //!
 //! Code map: `server` wires the routes; `auth` holds tokens and the OAuth endpoints; `limits`
 //! and `faults` decide whether a call is refused before it runs; `webhooks` signs and delivers;
-//! `xero/`, `quickbooks/`, `hubspot/` and `salesforce/` hold each system's model and handlers;
+//! `xero/`, `quickbooks/`, `hubspot/`, `salesforce/` and `stripe/` hold each system's model and
+//! handlers;
 //! `sql` is the SELECT language QuickBooks queries and SOQL share. Only `money` turns numbers
 //! into text and back, so no amount ever passes through a float.
 
@@ -26,6 +28,7 @@ mod salesforce;
 mod server;
 mod sql;
 mod state;
+mod stripe;
 mod webhooks;
 mod xero;
 
@@ -42,14 +45,16 @@ pub(crate) enum System {
     Quickbooks,
     Hubspot,
     Salesforce,
+    Stripe,
 }
 
 impl System {
-    pub const ALL: [System; 4] = [
+    pub const ALL: [System; 5] = [
         System::Xero,
         System::Quickbooks,
         System::Hubspot,
         System::Salesforce,
+        System::Stripe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +63,7 @@ impl System {
             System::Quickbooks => "quickbooks",
             System::Hubspot => "hubspot",
             System::Salesforce => "salesforce",
+            System::Stripe => "stripe",
         }
     }
 }
@@ -90,6 +96,13 @@ pub struct Options {
     /// true the sandbox rotates as such an app does (a new refresh token each time, the old one
     /// invalidated).
     pub salesforce_rotate_refresh_tokens: bool,
+    /// Stripe's basic rate limiter in test mode: 25 read and 25 write operations per second
+    /// per account (docs.stripe.com/rate-limits).
+    pub stripe_read_limit: u32,
+    pub stripe_write_limit: u32,
+    /// Stripe secret keys accepted besides each Stripe tenant's `sk_test_<tenant id>`, as
+    /// (key, tenant id).
+    pub stripe_api_keys: Vec<(String, String)>,
     /// Delivery attempts per webhook before it counts as failed.
     pub webhook_attempts: u32,
     /// Wait before the second attempt; doubled for each later one.
@@ -115,6 +128,9 @@ impl Default for Options {
             hubspot_window: Duration::from_secs(10),
             salesforce_daily_limit: 100_000,
             salesforce_rotate_refresh_tokens: false,
+            stripe_read_limit: 25,
+            stripe_write_limit: 25,
+            stripe_api_keys: Vec::new(),
             webhook_attempts: 5,
             webhook_backoff: Duration::from_millis(250),
             webhook_timeout: Duration::from_secs(10),
@@ -135,6 +151,8 @@ impl Options {
             quickbooks_minute_limit: u32::MAX / 2,
             quickbooks_concurrent_limit: u32::MAX / 2,
             salesforce_daily_limit: u32::MAX / 2,
+            stripe_read_limit: u32::MAX / 2,
+            stripe_write_limit: u32::MAX / 2,
             ..self
         }
     }
@@ -184,8 +202,8 @@ impl Sandbox {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`; the systems are under `/xero`, `/quickbooks`, `/hubspot` and
-    /// `/salesforce`.
+    /// `http://127.0.0.1:PORT`; the systems are under `/xero`, `/quickbooks`, `/hubspot`,
+    /// `/salesforce` and `/stripe`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -1,4 +1,4 @@
-//! The HTTP server: `/xero`, `/quickbooks`, `/hubspot`, `/salesforce` and `/_sandbox` (faults,
+//! The HTTP server: `/xero`, `/quickbooks`, `/hubspot`, `/salesforce`, `/stripe` and `/_sandbox` (faults,
 //! state dump, reset), with a per-system count of every answer.
 
 use std::{
@@ -23,7 +23,7 @@ use super::{
     faults::{self, FaultState},
     hubspot, quickbooks, salesforce,
     state::{lock, CounterSnapshot, Shared},
-    webhooks, xero, System,
+    stripe, webhooks, xero, System,
 };
 
 /// Xero accepts request bodies up to 3.5 MB (developer.xero.com API limits); a little more
@@ -46,6 +46,7 @@ pub(crate) fn serve(
             .service(web::scope("/quickbooks").configure(quickbooks::routes))
             .service(web::scope("/hubspot").configure(hubspot::routes))
             .service(web::scope("/salesforce").configure(salesforce::routes))
+            .service(web::scope("/stripe").configure(stripe::routes))
             .service(
                 web::scope("/_sandbox")
                     .route("/state", web::get().to(state))
@@ -99,6 +100,7 @@ struct Dump {
     quickbooks: BTreeMap<String, quickbooks::CompanyDump>,
     hubspot: BTreeMap<String, Value>,
     salesforce: BTreeMap<String, salesforce::OrgDump>,
+    stripe: BTreeMap<String, Value>,
     webhooks: webhooks::Snapshot,
     requests: BTreeMap<&'static str, CounterSnapshot>,
     faults: HashMap<String, FaultState>,
@@ -124,11 +126,16 @@ async fn state(shared: web::Data<Shared>) -> HttpResponse {
         .iter()
         .map(|(tenant, org)| (tenant.clone(), salesforce::dump(org)))
         .collect();
+    let stripe = lock(&shared.stripe)
+        .iter()
+        .map(|(tenant, account)| (tenant.clone(), stripe::dump(account)))
+        .collect();
     let dump = Dump {
         xero,
         quickbooks,
         hubspot,
         salesforce,
+        stripe,
         webhooks: shared.webhooks.snapshot(),
         requests: System::ALL
             .into_iter()

@@ -9,15 +9,15 @@ use std::{
     },
 };
 
-use ledgerhook_shared::config::Config;
+use ledgerhook_shared::config::{Config, ProviderKind};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     auth::Tokens, faults::Faults, hubspot::model::Portal, limits::Limits,
-    quickbooks::model::Company, salesforce::model::SfOrg, webhooks::Dispatcher, xero::model::Org,
-    Options, System,
+    quickbooks::model::Company, salesforce::model::SfOrg, stripe::model::Account,
+    webhooks::Dispatcher, xero::model::Org, Options, System,
 };
 
 /// Everything the handlers share.
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub hubspot: Mutex<HashMap<String, Portal>>,
     /// Salesforce orgs by ledgerhook tenant id.
     pub salesforce: Mutex<HashMap<String, SfOrg>>,
+    /// Stripe accounts by ledgerhook tenant id.
+    pub stripe: Mutex<HashMap<String, Account>>,
     pub tokens: Tokens,
     pub faults: Faults,
     pub limits: Limits,
@@ -61,6 +63,7 @@ impl Shared {
             quickbooks: Mutex::new(HashMap::new()),
             hubspot: Mutex::new(HashMap::new()),
             salesforce: Mutex::new(HashMap::new()),
+            stripe: Mutex::new(HashMap::new()),
             directory,
             options,
             config,
@@ -96,6 +99,12 @@ impl Shared {
             let org = SfOrg::new(&t.tenant, &t.org_id, &self.options.base_currency);
             salesforce.insert(t.tenant.clone(), org);
         }
+        let mut stripe = lock(&self.stripe);
+        stripe.clear();
+        for t in &self.directory.stripe {
+            let account = Account::new(&t.tenant, &t.account_id, &self.options.base_currency);
+            stripe.insert(t.tenant.clone(), account);
+        }
     }
 
     /// `POST /_sandbox/reset`: accounts, tokens, faults, limits and counters as at start.
@@ -116,13 +125,15 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The tenants the sandbox simulates, from `[tenants.accounting]` with system `xero` or
-/// `quickbooks` and `[tenants.crm]` with system `hubspot` or `salesforce`.
+/// `quickbooks`, `[tenants.crm]` with system `hubspot` or `salesforce`, and sources with
+/// provider `stripe`.
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
     pub xero: Vec<XeroTenant>,
     pub quickbooks: Vec<QuickbooksTenant>,
     pub hubspot: Vec<HubspotTenant>,
     pub salesforce: Vec<SalesforceTenant>,
+    pub stripe: Vec<StripeTenant>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +159,13 @@ pub(crate) struct SalesforceTenant {
     pub tenant: String,
     /// An 18-character organization id (`00D...`), stable per tenant.
     pub org_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StripeTenant {
+    pub tenant: String,
+    /// `acct_...`, stable per tenant.
+    pub account_id: String,
 }
 
 impl Directory {
@@ -188,6 +206,16 @@ impl Directory {
                     org_id,
                 });
             }
+            if tenant
+                .sources
+                .iter()
+                .any(|s| s.provider == ProviderKind::Stripe)
+            {
+                directory.stripe.push(StripeTenant {
+                    tenant: tenant.id.clone(),
+                    account_id: format!("acct_1{:016X}", fnv(&tenant.id)),
+                });
+            }
         }
         directory
     }
@@ -206,6 +234,10 @@ impl Directory {
 
     pub fn hubspot_for(&self, tenant: &str) -> Option<&HubspotTenant> {
         self.hubspot.iter().find(|t| t.tenant == tenant)
+    }
+
+    pub fn stripe_for(&self, tenant: &str) -> Option<&StripeTenant> {
+        self.stripe.iter().find(|t| t.tenant == tenant)
     }
 }
 
@@ -232,6 +264,7 @@ pub(crate) struct Counters {
     quickbooks: SystemCounter,
     hubspot: SystemCounter,
     salesforce: SystemCounter,
+    stripe: SystemCounter,
 }
 
 #[derive(Debug, Default)]
@@ -257,6 +290,7 @@ impl Counters {
             System::Quickbooks => &self.quickbooks,
             System::Hubspot => &self.hubspot,
             System::Salesforce => &self.salesforce,
+            System::Stripe => &self.stripe,
         }
     }
 

@@ -256,3 +256,172 @@ async fn hubspot_refuses_unknown_tokens_and_missing_objects() {
         .expect("no currency");
     assert_eq!(no_currency.status(), 400);
 }
+
+#[tokio::test]
+async fn invoice_keys_are_unique_and_a_write_can_be_applied_with_its_answer_lost() {
+    let env = Env::start().await;
+    let first = create(
+        &env,
+        "invoices",
+        json!({ "properties": { "hs_currency": "USD", "ledgerhook_key": "INV-77" } }),
+    )
+    .await;
+    let again = env
+        .hubspot(Method::POST, "crm/v3/objects/invoices")
+        .json(&json!({ "properties": { "hs_currency": "USD", "ledgerhook_key": "INV-77" } }))
+        .send()
+        .await
+        .expect("duplicate");
+    let again = body(again, 400).await;
+    assert_eq!(again["category"], "VALIDATION_ERROR");
+    let message = again["message"].as_str().expect("message");
+    assert!(
+        message.contains("ledgerhook_key")
+            && message.contains("already has that value")
+            && message.contains(&format!("Existing ID: {}", id(&first))),
+        "{message}"
+    );
+    let read = env
+        .hubspot(
+            Method::GET,
+            "crm/v3/objects/invoices/INV-77?idProperty=ledgerhook_key",
+        )
+        .send()
+        .await
+        .expect("read by key");
+    assert_eq!(body(read, 200).await["id"], id(&first).as_str());
+
+    // The next create is made, announced and answered 502, as a lost answer would be.
+    env.faults(
+        json!({ "system": "hubspot", "fail_after_next": 1, "status": 502,
+        "fail_after_route": "POST /crm/v3/objects/invoices" }),
+    )
+    .await;
+    let search = env
+        .hubspot(Method::POST, "crm/v3/objects/invoices/search")
+        .json(&json!({ "filterGroups": [] }))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(search.status(), 200, "other calls are answered");
+    let lost = env
+        .hubspot(Method::POST, "crm/v3/objects/invoices")
+        .json(&json!({ "properties": { "hs_currency": "USD", "ledgerhook_key": "INV-78" } }))
+        .send()
+        .await
+        .expect("lost");
+    assert_eq!(body(lost, 502).await["category"], "SANDBOX_INJECTED_FAULT");
+    let state = env.state().await;
+    let keys: Vec<&Value> = state["hubspot"]["acme"]["objects"]["invoices"]
+        .as_array()
+        .expect("invoices")
+        .iter()
+        .map(|i| &i["properties"]["ledgerhook_key"])
+        .collect();
+    assert_eq!(keys, [&json!("INV-77"), &json!("INV-78")]);
+    assert_eq!(state["faults"]["hubspot"]["fail_after_next"], 0);
+}
+
+/// The HubSpot connector against the simulator, the sync rules' part played by hand: the
+/// invoice is looked up by number, then upserted; a failed attempt is simply tried again.
+async fn write_until_done(
+    hs: &ledgerhook_workers::connectors::hubspot::HubspotClient,
+    invoice: &ledgerhook_shared::model::Invoice,
+) -> (u32, ledgerhook_workers::connectors::RemoteInvoice) {
+    use ledgerhook_workers::connectors::CrmApi;
+    let number = invoice.number.as_deref().expect("number");
+    for attempt in 1..=3 {
+        let existing = hs.find_invoice_by_number(number).await.expect("search");
+        if let Ok(done) = hs.upsert_invoice(existing.as_ref(), invoice, None).await {
+            return (attempt, done);
+        }
+    }
+    panic!("{number} not written in three attempts");
+}
+
+#[tokio::test]
+async fn the_connector_retrying_a_write_whose_answer_was_lost_makes_nothing_twice() {
+    use ledgerhook_shared::{
+        model::{Invoice, InvoiceLine, InvoiceStatus},
+        Currency, Money,
+    };
+    use ledgerhook_workers::{
+        auth::TokenHandle,
+        connectors::hubspot::{HubspotClient, HubspotOptions},
+    };
+    let env = Env::start().await;
+    let base = url::Url::parse(&format!("{}/hubspot", env.url)).expect("url");
+    let token = TokenHandle::fixed(secrecy::SecretString::from(HUBSPOT_TOKEN.to_owned()));
+    let hs = HubspotClient::new(base, token, HubspotOptions::default());
+    let usd = |minor| Money::from_minor(minor, Currency::USD);
+    let line = |description: &str, quantity: i64, unit: i64| InvoiceLine {
+        id: None,
+        description: description.to_owned(),
+        quantity: quantity.into(),
+        unit_price: rust_decimal::Decimal::new(unit, 2),
+        amount: usd(quantity * unit),
+    };
+    let invoice = |number: &str, lines: Vec<InvoiceLine>| Invoice {
+        id: format!("qbo-{number}"),
+        number: Some(number.to_owned()),
+        status: InvoiceStatus::Open,
+        currency: Currency::USD,
+        customer: Default::default(),
+        total: lines
+            .iter()
+            .fold(usd(0), |sum, l| sum.checked_add(&l.amount).expect("sum")),
+        lines,
+        subtotal: None,
+        tax: None,
+        amount_paid: None,
+        amount_due: None,
+        issue_date: None,
+        due_date: None,
+        updated_at: None,
+    };
+
+    // The invoice is created, its answer lost; then the first line item, its answer lost.
+    let cases = [
+        (
+            "POST /crm/v3/objects/invoices",
+            invoice(
+                "INV-81",
+                vec![line("Licence", 4, 9_995), line("Onboarding", 1, 50_000)],
+            ),
+        ),
+        (
+            "POST /crm/v3/objects/line_items",
+            invoice(
+                "INV-82",
+                vec![line("Hosting", 12, 1_999), line("Domain", 1, 1_200)],
+            ),
+        ),
+    ];
+    for (route, wanted) in &cases {
+        env.faults(
+            json!({ "system": "hubspot", "fail_after_next": 1, "status": 502,
+            "fail_after_route": route }),
+        )
+        .await;
+        let (attempts, written) = write_until_done(&hs, wanted).await;
+        assert_eq!(attempts, 2, "{route}: the first attempt lost its answer");
+        assert_eq!(written.invoice.total, wanted.total);
+    }
+    let state = env.state().await;
+    let objects = &state["hubspot"]["acme"]["objects"];
+    let invoices = objects["invoices"].as_array().expect("invoices");
+    assert_eq!(invoices.len(), 2, "one invoice each: {invoices:#?}");
+    for (invoice, billed) in invoices.iter().zip(["899.80", "251.88"]) {
+        assert_eq!(invoice["properties"]["hs_amount_billed"], billed);
+        assert_eq!(invoice["properties"]["hs_invoice_status"], "open");
+        let lines = invoice["associations"]["line_items"]["results"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(lines, 2, "{invoice:#}");
+    }
+    assert_eq!(
+        objects["line_items"].as_array().map(Vec::len),
+        Some(4),
+        "no line item twice, none left over"
+    );
+}

@@ -38,8 +38,11 @@ pub const QBO_TOKEN: &str = "initech-qbo-static-token";
 /// The Standard Webhooks spec's own test secret.
 pub const SF_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const SF_TOKEN: &str = "00Dinitech!salesforce-static-session";
+/// The signing secret of acme's Stripe source, and the secret key of acme's Stripe account.
+pub const STRIPE_WHSEC: &str = "whsec_sandboxTestsStripeEndpointSecret0123";
+pub const STRIPE_KEY: &str = "sk_test_acme";
 
-/// Tenant `acme` (static tokens, Xero and HubSpot sources), tenant `globex` (OAuth
+/// Tenant `acme` (static tokens, Xero, HubSpot and Stripe sources), tenant `globex` (OAuth
 /// credentials, no sources), tenant `initech` (QuickBooks and Salesforce with static tokens and
 /// sources) and tenant `umbrella` (QuickBooks and Salesforce OAuth credentials, no sources).
 fn config_text(receiver: &str) -> String {
@@ -68,6 +71,11 @@ secrets = ["an-older-xero-key-being-rotated", "{XERO_KEY}"]
 id = "hubspot"
 provider = "hubspot"
 secrets = ["{HUBSPOT_SECRET}"]
+
+[[tenants.sources]]
+id = "stripe"
+provider = "stripe"
+secrets = ["{STRIPE_WHSEC}"]
 
 [tenants.accounting]
 system = "xero"
@@ -277,6 +285,24 @@ impl Env {
             .bearer_auth(SF_TOKEN)
     }
 
+    /// A request to the sandbox's Stripe API as tenant acme; `params` are form-encoded.
+    pub fn stripe(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
+        let request = self
+            .client
+            .request(method.clone(), format!("{}/stripe/v1/{path}", self.url))
+            .bearer_auth(STRIPE_KEY);
+        if method == reqwest::Method::GET {
+            request.query(params)
+        } else {
+            request.form(params)
+        }
+    }
+
     pub async fn state(&self) -> Value {
         let answer = self
             .client
@@ -332,6 +358,8 @@ impl Env {
             (ProviderKind::Quickbooks, QBO_VERIFIER)
         } else if hit.path.ends_with("/salesforce") {
             (ProviderKind::StandardWebhooks, SF_SECRET)
+        } else if hit.path.ends_with("/stripe") {
+            (ProviderKind::Stripe, STRIPE_WHSEC)
         } else {
             (ProviderKind::Hubspot, HUBSPOT_SECRET)
         };

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use ledgerhook_shared::{
-    model::{Customer, Invoice, InvoiceStatus, Payment},
+    model::{Customer, Invoice, InvoiceStatus, Payment, Refund},
     Money,
 };
 
@@ -97,6 +97,19 @@ pub struct PaymentDraft {
     pub reference: String,
 }
 
+/// A refund to record in accounting against the paid invoice it refunds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundDraft {
+    pub amount: Money,
+    pub date: NaiveDate,
+    /// The refunded invoice's number, written on the refund so people and ledgerhook can tell
+    /// which invoice it refunds.
+    pub invoice_number: String,
+    /// Shown on the refund in the target, e.g. the Stripe refund id.
+    pub reference: String,
+    pub reason: Option<String>,
+}
+
 /// The accounting system's side: QuickBooks Online or Xero.
 #[allow(async_fn_in_trait)]
 pub trait AccountingApi {
@@ -145,6 +158,16 @@ pub trait AccountingApi {
     ) -> Result<String, ApplyError>;
     /// Reads a payment for a thin event (with `invoice_id` / `invoice_number` filled).
     async fn get_payment(&self, id: &str) -> Result<Option<Payment>, ApplyError>;
+    /// Records money paid back on a paid invoice, the way the system models a refund; returns
+    /// the refund's id. `key` as above.
+    async fn record_refund(
+        &self,
+        invoice: &RemoteInvoice,
+        refund: &RefundDraft,
+        key: &str,
+    ) -> Result<String, ApplyError>;
+    /// Reads a refund for a thin event (with `invoice_number` filled when the refund names it).
+    async fn get_refund(&self, id: &str) -> Result<Option<Refund>, ApplyError>;
 }
 
 /// The CRM's side: HubSpot or Salesforce.
@@ -172,5 +195,12 @@ pub trait CrmApi {
         &self,
         existing: &RemoteInvoice,
         status: InvoiceStatus,
+    ) -> Result<RemoteInvoice, ApplyError>;
+    /// Shows how much of the paid invoice was refunded in all; `refunded` at least the invoice's
+    /// total shows it refunded in full.
+    async fn set_invoice_refunded(
+        &self,
+        existing: &RemoteInvoice,
+        refunded: &Money,
     ) -> Result<RemoteInvoice, ApplyError>;
 }

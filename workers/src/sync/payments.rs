@@ -5,7 +5,7 @@ use ledgerhook_shared::{
     store,
 };
 
-use super::{fingerprint, Ctx, Outcome, SyncError};
+use super::{fingerprint, refunds::remember_payment, Ctx, Outcome, SyncError};
 use crate::connectors::{AccountingApi, PaymentDraft};
 
 /// A payment, recorded once against the accounting invoice with the same number.
@@ -16,18 +16,26 @@ pub(crate) async fn payment<A: AccountingApi>(
 ) -> Result<Outcome, SyncError> {
     let event = ctx.event;
     let (number, paid_ref, amount, date) = match &event.data {
-        Some(CanonicalObject::Invoice(i)) => (
-            i.number.clone(),
-            i.id.clone(),
-            i.amount_paid.unwrap_or(i.total),
-            event.time.date_naive(),
-        ),
-        Some(CanonicalObject::Payment(p)) => (
-            p.invoice_number.clone(),
-            p.invoice_id.clone().unwrap_or_else(|| p.id.clone()),
-            p.amount,
-            p.paid_at.unwrap_or(event.time).date_naive(),
-        ),
+        Some(CanonicalObject::Invoice(i)) => {
+            remember_payment(ctx, None, Some(&i.id), i.number.as_deref()).await?;
+            (
+                i.number.clone(),
+                i.id.clone(),
+                i.amount_paid.unwrap_or(i.total),
+                event.time.date_naive(),
+            )
+        }
+        Some(CanonicalObject::Payment(p)) => {
+            let (invoice, number) = (p.invoice_id.as_deref(), p.invoice_number.as_deref());
+            // A refund may name only this payment; it finds the invoice through these links.
+            remember_payment(ctx, Some(&p.id), invoice, number).await?;
+            (
+                p.invoice_number.clone(),
+                p.invoice_id.clone().unwrap_or_else(|| p.id.clone()),
+                p.amount,
+                p.paid_at.unwrap_or(event.time).date_naive(),
+            )
+        }
         _ => {
             return Err(SyncError::permanent(
                 "a payment event without its payment or invoice",

@@ -1,5 +1,5 @@
 //! Rules for the accounting worker: CRM invoices and customers become accounting invoices and
-//! customers; payments are recorded against the matching accounting invoice.
+//! customers; payments and refunds are recorded against the matching accounting invoice.
 
 use ledgerhook_shared::{
     model::{CanonicalObject, InvoiceStatus},
@@ -11,7 +11,7 @@ use super::{
     customers::{customer_for, customer_of},
     fingerprint,
     payments::payment,
-    Ctx, Outcome, SyncError, TenantTargets,
+    refunds, Ctx, Outcome, SyncError, TenantTargets,
 };
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
@@ -61,9 +61,9 @@ async fn rules<A: AccountingApi, C: CrmApi>(
         (Category::Payments, EventType::InvoicePaid | EventType::PaymentSucceeded) => {
             payment(ctx, acct, acct_system).await
         }
-        (Category::Payments, EventType::PaymentRefunded) => Err(SyncError::permanent(
-            "refunds are not synced to accounting yet; record this refund by hand",
-        )),
+        (Category::Payments, EventType::PaymentRefunded) => {
+            refunds::to_accounting(ctx, acct, acct_system).await
+        }
         (_, kind) => Ok(Outcome::skipped(format!(
             "{} from {} is not applied to accounting",
             kind, event.category

@@ -1,12 +1,12 @@
 //! Rules for the CRM worker: accounting invoices and customers become CRM invoices and
-//! contacts; payments mark the CRM invoice paid.
+//! contacts; payments mark the CRM invoice paid, and refunds show what was paid back.
 
 use ledgerhook_shared::{
     model::{CanonicalObject, Customer, Invoice, InvoiceStatus},
     store, Category, EventType,
 };
 
-use super::{already_settled, fingerprint, Ctx, Outcome, SyncError, TenantTargets};
+use super::{already_settled, fingerprint, refunds, Ctx, Outcome, SyncError, TenantTargets};
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
@@ -81,17 +81,27 @@ async fn rules<C: CrmApi, A: AccountingApi>(
         }
         (Category::Payments, EventType::InvoicePaid) => {
             let number = match &event.data {
-                Some(CanonicalObject::Invoice(i)) => i.number.clone(),
+                Some(CanonicalObject::Invoice(i)) => {
+                    refunds::remember_payment(ctx, None, Some(&i.id), i.number.as_deref()).await?;
+                    i.number.clone()
+                }
                 _ => None,
             };
             mark_paid(ctx, crm, crm_system, number.as_deref()).await
         }
         (Category::Payments, EventType::PaymentSucceeded) => {
             let number = match &event.data {
-                Some(CanonicalObject::Payment(p)) => p.invoice_number.clone(),
+                Some(CanonicalObject::Payment(p)) => {
+                    let (invoice, number) = (p.invoice_id.as_deref(), p.invoice_number.as_deref());
+                    refunds::remember_payment(ctx, Some(&p.id), invoice, number).await?;
+                    p.invoice_number.clone()
+                }
                 _ => None,
             };
             mark_paid(ctx, crm, crm_system, number.as_deref()).await
+        }
+        (Category::Payments | Category::Accounting, EventType::PaymentRefunded) => {
+            refunds::to_crm(ctx, crm, crm_system, acct).await
         }
         (_, kind) => Ok(Outcome::skipped(format!(
             "{} from {} is not applied to the CRM",

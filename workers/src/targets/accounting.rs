@@ -1,10 +1,10 @@
 //! The accounting systems with a connector, as one type the sync rules use.
 
-use ledgerhook_shared::model::{Customer, Invoice, Payment};
+use ledgerhook_shared::model::{Customer, Invoice, Payment, Refund};
 
 use crate::connectors::{
     quickbooks::QuickbooksClient, xero::XeroClient, AccountingApi, ApplyError, PaymentDraft,
-    RemoteCustomer, RemoteInvoice,
+    RefundDraft, RemoteCustomer, RemoteInvoice,
 };
 
 #[derive(Debug)]
@@ -98,5 +98,18 @@ impl AccountingApi for AccountingTarget {
 
     async fn get_payment(&self, id: &str) -> Result<Option<Payment>, ApplyError> {
         dispatch!(self, c => c.get_payment(id).await)
+    }
+
+    async fn record_refund(
+        &self,
+        invoice: &RemoteInvoice,
+        refund: &RefundDraft,
+        key: &str,
+    ) -> Result<String, ApplyError> {
+        dispatch!(self, c => c.record_refund(invoice, refund, key).await)
+    }
+
+    async fn get_refund(&self, id: &str) -> Result<Option<Refund>, ApplyError> {
+        dispatch!(self, c => c.get_refund(id).await)
     }
 }

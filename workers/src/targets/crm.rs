@@ -1,6 +1,9 @@
 //! The CRMs with a connector, as one type the sync rules use.
 
-use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus};
+use ledgerhook_shared::{
+    model::{Customer, Invoice, InvoiceStatus},
+    Money,
+};
 
 use crate::connectors::{
     hubspot::HubspotClient, salesforce::SalesforceClient, ApplyError, CrmApi, RemoteCustomer,
@@ -68,5 +71,13 @@ impl CrmApi for CrmTarget {
         status: InvoiceStatus,
     ) -> Result<RemoteInvoice, ApplyError> {
         dispatch!(self, c => c.set_invoice_status(existing, status).await)
+    }
+
+    async fn set_invoice_refunded(
+        &self,
+        existing: &RemoteInvoice,
+        refunded: &Money,
+    ) -> Result<RemoteInvoice, ApplyError> {
+        dispatch!(self, c => c.set_invoice_refunded(existing, refunded).await)
     }
 }

@@ -181,6 +181,7 @@ impl Ctx<'_> {
                 invoice_number: None,
                 reason: None,
                 created_at: Some(self.occurred_at),
+                cumulative: true,
             };
             let key = self.event.id.clone();
             return Ok(vec![self.draft(
@@ -248,6 +249,7 @@ fn refund(re: &StripeRefund) -> Result<Refund, NormalizeError> {
         invoice_number: None,
         reason: re.reason.clone(),
         created_at: re.created.map(|t| timestamp(t, "created")).transpose()?,
+        cumulative: false,
     })
 }
 

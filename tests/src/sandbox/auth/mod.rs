@@ -131,6 +131,8 @@ impl Tokens {
             System::Hubspot | System::Quickbooks => Rotation::Strict,
             System::Salesforce if self.salesforce_rotates => Rotation::Strict,
             System::Salesforce => Rotation::Keep,
+            // Stripe authenticates with secret keys, never with refresh tokens.
+            System::Stripe => Rotation::Keep,
         }
     }
 

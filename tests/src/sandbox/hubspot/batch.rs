@@ -1,6 +1,6 @@
 //! The CRM v3 batch endpoints: `batch/read` (by id or by a unique property such as a
-//! contact's `email`) and `batch/upsert` (contacts by `idProperty: "email"`, HubSpot's unique
-//! contact property). Answers are `{status: "COMPLETE", results, startedAt, completedAt}`, 207
+//! contact's `email`) and `batch/upsert` (by `idProperty`: contacts by `email`, HubSpot's unique
+//! contact property, and any object by one of its unique custom properties). Answers are `{status: "COMPLETE", results, startedAt, completedAt}`, 207
 //! with `errors` when some inputs were not found.
 
 use actix_web::{http::StatusCode, HttpResponse};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, value::RawValue, Value};
 
 use super::{
-    model::{timestamp, ObjType, Portal},
+    model::{timestamp, unique_properties, ObjType, Portal},
     objects::{properties, text, RawProps, Target},
     reply::{self, Props},
 };
@@ -87,8 +87,9 @@ pub(crate) fn batch_upsert(portal: &mut Portal, t: ObjType, body: &[u8]) -> Http
         let id_property = input
             .id_property
             .unwrap_or_else(|| "hs_object_id".to_owned());
-        let unique =
-            id_property == "hs_object_id" || (t == ObjType::Contacts && id_property == "email");
+        let unique = id_property == "hs_object_id"
+            || (t == ObjType::Contacts && id_property == "email")
+            || unique_properties(t).contains(&id_property.as_str());
         if !unique {
             return reply::bad_request(&format!(
                 "{id_property} is not a unique property of {}",

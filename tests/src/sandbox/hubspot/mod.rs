@@ -122,6 +122,17 @@ async fn run(
     shared
         .webhooks
         .hubspot(&call.tenant, call.portal_id, events);
+    let path = req.path();
+    let route = format!(
+        "{} {}",
+        req.method(),
+        path.strip_prefix("/hubspot").unwrap_or(path)
+    );
+    if let Some(status) = shared.faults.after_applied(System::Hubspot, &route) {
+        // The change stands (and was announced); only its answer is lost.
+        shared.counters.fault_injected(System::Hubspot);
+        answer = reply::fault(status);
+    }
     let headers = answer.headers_mut();
     for (name, value) in [
         ("x-hubspot-ratelimit-max", call.quota.max.to_string()),

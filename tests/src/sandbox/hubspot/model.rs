@@ -44,6 +44,16 @@ pub(crate) struct Portal {
     edges: Vec<Edge>,
 }
 
+/// Custom properties with unique values (`hasUniqueValue`) that every simulated portal has:
+/// ledgerhook's invoice key, which the setup in the README creates. (A contact's `email` is
+/// unique too, with its own answer.)
+pub(crate) fn unique_properties(t: ObjType) -> &'static [&'static str] {
+    match t {
+        ObjType::Invoices => &["ledgerhook_key"],
+        _ => &[],
+    }
+}
+
 /// HubSpot's timestamp form, e.g. `2023-03-08T14:54:17.333Z`.
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()

@@ -5,7 +5,11 @@
 //! `{properties, associations: [{to: {id}, types: [{associationCategory,
 //! associationTypeId}]}]}` answers 201 with the object; PATCH answers 200; DELETE archives and
 //! answers 204. Property values may come as JSON strings, numbers or booleans; numbers keep
-//! their exact text.
+//! their exact text. A write giving a unique property (`hasUniqueValue`) a value another object
+//! of the type has is refused with 400 `VALIDATION_ERROR`, HubSpot's shape for invalid property
+//! values, in an entry naming the property and the object that has the value (the wording,
+//! "<value> already has that value", is as integrations report HubSpot's answer, not found in
+//! a stored copy of its docs); a contact's duplicate `email` is 409 `CONFLICT`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, value::RawValue, Value};
 
 use super::{
-    model::{default_type, timestamp, ObjType, Portal},
+    model::{default_type, timestamp, unique_properties, ObjType, Portal},
     reply::{self, Props},
 };
 use crate::sandbox::money::parse_number;
@@ -69,6 +73,8 @@ pub(super) enum Refused {
     Invalid(Vec<(String, &'static str, String)>),
     MissingCurrency,
     DuplicateEmail(u64),
+    /// A unique property's value that another object of the type has: (property, value, id).
+    DuplicateValue(String, String, u64),
 }
 
 impl Refused {
@@ -84,9 +90,22 @@ impl Refused {
                 "CONFLICT",
                 &format!("Contact already exists. Existing ID: {existing}"),
             ),
+            Refused::DuplicateValue(name, value, existing) => reply::invalid_properties(&[(
+                name,
+                "DUPLICATE_VALUE",
+                format!("{value} already has that value. Existing ID: {existing}"),
+            )]),
         }
     }
 }
+
+/// The custom invoice properties ledgerhook's quickstart creates for refunds: a number, and an
+/// enumeration with its options.
+const AMOUNT_REFUNDED: &str = "ledgerhook_amount_refunded";
+const REFUND_STATUS: (&str, [&str; 2]) = (
+    "ledgerhook_refund_status",
+    ["partially_refunded", "refunded"],
+);
 
 /// Reads and checks the properties of a write.
 pub(super) fn properties(
@@ -109,7 +128,17 @@ pub(super) fn properties(
             let message =
                 format!("{value} was not one of the allowed options: [draft, open, paid, voided]");
             problems.push((name.clone(), "INVALID_OPTION", message));
-        } else if ["quantity", "price", "discount"].contains(&name.as_str())
+        } else if t == ObjType::Invoices
+            && name == REFUND_STATUS.0
+            && !value.is_empty()
+            && !REFUND_STATUS.1.contains(&value.as_str())
+        {
+            let message = format!(
+                "{value} was not one of the allowed options: [{}]",
+                REFUND_STATUS.1.join(", ")
+            );
+            problems.push((name.clone(), "INVALID_OPTION", message));
+        } else if ["quantity", "price", "discount", AMOUNT_REFUNDED].contains(&name.as_str())
             && !value.is_empty()
             && parse_number(&value).is_none()
         {
@@ -126,6 +155,21 @@ pub(super) fn properties(
     }
     if creating && t == ObjType::Invoices && props.get("hs_currency").is_none_or(|c| c.is_empty()) {
         return Err(Refused::MissingCurrency);
+    }
+    for name in unique_properties(t) {
+        let Some(value) = props.get(*name).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if let Some(existing) = portal
+            .find_by(t, name, value)
+            .filter(|id| Some(*id) != own_id)
+        {
+            return Err(Refused::DuplicateValue(
+                (*name).to_owned(),
+                value.clone(),
+                existing,
+            ));
+        }
     }
     if let Some(email) = props.get("email").filter(|_| t == ObjType::Contacts) {
         let existing = portal.find_by(t, "email", email);

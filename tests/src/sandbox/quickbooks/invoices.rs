@@ -229,7 +229,7 @@ fn apply(
     Ok(())
 }
 
-fn build_lines(input: Vec<LineIn>, old: &[Line]) -> Result<Vec<Line>, Reply> {
+pub(super) fn build_lines(input: Vec<LineIn>, old: &[Line]) -> Result<Vec<Line>, Reply> {
     let mut next_id = old
         .iter()
         .filter_map(|l| l.id.parse::<u64>().ok())

@@ -1,5 +1,5 @@
 //! QuickBooks Online under `/quickbooks`: `/quickbooks/v3/company/{realmId}/{customer,invoice,
-//! payment,query}` (a `minorversion` parameter is accepted and changes nothing) and the token
+//! payment,refundreceipt,query}` (a `minorversion` parameter is accepted and changes nothing) and the token
 //! endpoint `/quickbooks/oauth2/v1/tokens/bearer`.
 //!
 //! Every API call goes through the same gate: `Authorization: Bearer` (401 AuthenticationFailed),
@@ -20,6 +20,7 @@ pub(crate) mod model;
 mod output;
 mod payments;
 mod query;
+mod refunds;
 pub(crate) mod reply;
 mod wire;
 
@@ -47,6 +48,7 @@ pub(crate) struct CompanyDump {
     customers: Vec<output::CustomerOut>,
     invoices: Vec<output::InvoiceOut>,
     payments: Vec<output::PaymentOut>,
+    refund_receipts: Vec<refunds::RefundReceiptOut>,
 }
 
 pub(crate) fn dump(company: &Company) -> CompanyDump {
@@ -67,6 +69,11 @@ pub(crate) fn dump(company: &Company) -> CompanyDump {
             .payments
             .iter()
             .map(|p| output::PaymentOut::new(company, p))
+            .collect(),
+        refund_receipts: company
+            .refund_receipts
+            .iter()
+            .map(|r| refunds::RefundReceiptOut::new(company, r))
             .collect(),
     }
 }
@@ -208,6 +215,7 @@ fn route(
             ("customer", Some(id)) => customers::read(company, id),
             ("invoice", Some(id)) => invoices::read(company, id),
             ("payment", Some(id)) => payments::read(company, id),
+            ("refundreceipt", Some(id)) => refunds::read(company, id),
             _ => reply::unsupported(req.path()),
         };
     }
@@ -223,6 +231,7 @@ fn route(
         ("payment", None | Some("update")) => payments::write(company, body),
         ("payment", Some("void")) => payments::void(company, body),
         ("payment", Some("delete")) => payments::delete(company, body),
+        ("refundreceipt", None) => refunds::create(company, body),
         _ => reply::unsupported(req.path()),
     };
     idempotent(company, params.get("requestid"), shared, run)

@@ -117,6 +117,28 @@ pub(crate) struct Payment {
     pub private_note: Option<String>,
 }
 
+/// Money paid back to a customer, from `deposit_account` ("Refund from"). QuickBooks links a
+/// refund receipt to no invoice, and it changes no invoice's balance.
+#[derive(Debug, Clone)]
+pub(crate) struct RefundReceipt {
+    pub id: String,
+    pub meta: Meta,
+    pub doc_number: String,
+    pub customer_id: String,
+    pub currency: String,
+    pub txn_date: NaiveDate,
+    pub deposit_account: String,
+    pub lines: Vec<Line>,
+    pub reference: Option<String>,
+    pub private_note: Option<String>,
+}
+
+impl RefundReceipt {
+    pub fn total(&self) -> Decimal {
+        self.lines.iter().map(|l| l.amount).sum()
+    }
+}
+
 /// The first answer to a request with a `requestid`.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
@@ -133,6 +155,7 @@ pub(crate) struct Company {
     pub customers: Vec<Customer>,
     pub invoices: Vec<Invoice>,
     pub payments: Vec<Payment>,
+    pub refund_receipts: Vec<RefundReceipt>,
     counters: HashMap<&'static str, u64>,
     pub requests: HashMap<String, Cached>,
 }
@@ -146,6 +169,7 @@ impl Company {
             customers: Vec::new(),
             invoices: Vec::new(),
             payments: Vec::new(),
+            refund_receipts: Vec::new(),
             counters: HashMap::new(),
             requests: HashMap::new(),
         }
@@ -157,6 +181,7 @@ impl Company {
         let start = match kind {
             "invoice" => 130,
             "payment" => 125,
+            "refundreceipt" => 160,
             "docnumber" => 1001,
             _ => 1,
         };

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::model::{Company, Customer, Invoice, Meta, Payment};
 use crate::sandbox::money::Num;
 
-fn exact(value: Decimal) -> Num {
+pub(super) fn exact(value: Decimal) -> Num {
     let normalized = value.normalize();
     Num::with_dp(normalized, normalized.scale())
 }
@@ -23,11 +23,11 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
-fn day(date: NaiveDate) -> String {
+pub(super) fn day(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
-fn currency_ref(code: &str) -> Value {
+pub(super) fn currency_ref(code: &str) -> Value {
     let name = match code {
         "USD" => "United States Dollar",
         "CAD" => "Canadian Dollar",
@@ -48,7 +48,7 @@ struct MetaOut {
 
 /// The fields every entity starts with.
 #[derive(Debug, Serialize)]
-struct Head {
+pub(super) struct Head {
     #[serde(rename = "Id")]
     id: String,
     #[serde(rename = "SyncToken")]
@@ -59,7 +59,7 @@ struct Head {
     meta: MetaOut,
 }
 
-fn head(id: &str, meta: &Meta) -> Head {
+pub(super) fn head(id: &str, meta: &Meta) -> Head {
     Head {
         id: id.to_owned(),
         sync_token: meta.sync_token.to_string(),
@@ -202,7 +202,7 @@ pub(crate) struct InvoiceOut {
     apply_tax_after_discount: bool,
 }
 
-fn customer_ref(company: &Company, id: &str) -> Value {
+pub(super) fn customer_ref(company: &Company, id: &str) -> Value {
     let name = company.customer(id).map(|c| c.display_name.clone());
     json!({ "value": id, "name": name })
 }

@@ -136,3 +136,17 @@ pub(crate) struct PaymentIn {
     pub payment_ref_num: Option<String>,
     pub private_note: Option<String>,
 }
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RefundReceiptIn {
+    pub customer_ref: Option<RefIn>,
+    pub deposit_to_account_ref: Option<RefIn>,
+    pub line: Option<Vec<LineIn>>,
+    pub doc_number: Option<String>,
+    pub currency_ref: Option<RefIn>,
+    pub txn_date: Option<String>,
+    pub total_amt: Option<JsonDecimal>,
+    pub payment_ref_num: Option<String>,
+    pub private_note: Option<String>,
+}

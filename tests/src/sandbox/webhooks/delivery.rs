@@ -13,7 +13,9 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::{flow::standard_key, Body, Counters, Delivery, Record, Retry};
+use super::{
+    flow::standard_key, stripe::stripe_signature, Body, Counters, Delivery, Record, Retry,
+};
 use crate::sandbox::state::lock;
 
 /// How long stopping waits for deliveries still in flight.
@@ -120,6 +122,12 @@ fn signed(d: &Delivery, attempt: u32) -> (Vec<u8>, Vec<(&'static str, String)>) 
             headers.push(("webhook-id", id.clone()));
             headers.push(("webhook-timestamp", ts));
             headers.push(("webhook-signature", signature));
+            body.clone()
+        }
+        Body::Stripe(body) => {
+            let signature = stripe_signature(secret, Utc::now().timestamp(), body);
+            headers.push(("Stripe-Signature", signature));
+            headers.push(("User-Agent", super::stripe::USER_AGENT.to_owned()));
             body.clone()
         }
         Body::Hubspot(items) => {

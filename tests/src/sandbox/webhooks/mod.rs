@@ -1,14 +1,16 @@
 //! Outgoing webhooks: every change the sandbox makes is announced to the router as the
 //! provider's own signed notification, so echoes of ledgerhook's writes are real.
 //!
-//! The tenant's source whose provider matches (`xero`, `quickbooks`, `hubspot`, or
+//! The tenant's source whose provider matches (`xero`, `quickbooks`, `hubspot`, `stripe`, or
 //! `standard-webhooks` with system `salesforce`) names the URL, `router.public_base_url` +
 //! `/webhooks/<tenant>/<source>`, and its last configured secret signs: Xero
 //! `x-xero-signature` and QuickBooks `intuit-signature` are the base64 HMAC-SHA256 of the body;
 //! HubSpot v3 `X-HubSpot-Signature-v3` is the base64 HMAC-SHA256 (keyed with the client secret)
 //! of `POST`, the URL, the body and the millisecond `X-HubSpot-Request-Timestamp`; Standard
 //! Webhooks' `webhook-signature` is `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`
-//! keyed with the base64-decoded secret after `whsec_`. Deliveries run on their own tasks after
+//! keyed with the base64-decoded secret after `whsec_`; Stripe's `Stripe-Signature` is
+//! `t=<unix>,v1=<hex HMAC-SHA256 of "{t}.{body}">` keyed with the whole `whsec_` string.
+//! Deliveries run on their own tasks after
 //! the API call has been answered; a non-2xx answer or a network error is retried with
 //! doubling waits, as every provider retries; HubSpot's `attemptNumber` counts up and a
 //! Standard Webhooks timestamp is each attempt's own (its id stays), so those are signed anew.
@@ -36,9 +38,11 @@ use uuid::Uuid;
 mod delivery;
 mod flow;
 mod intuit;
+mod stripe;
 
 pub(crate) use flow::FlowEvent;
 pub(crate) use intuit::QuickbooksEvent;
+pub(crate) use stripe::{StripeEvent, StripeRequest};
 
 use super::{state::lock, Options};
 
@@ -121,6 +125,8 @@ enum Body {
     Hubspot(Vec<Value>),
     /// Standard Webhooks: the message id stays across attempts, the timestamp is each one's.
     Standard { id: String, body: Vec<u8> },
+    /// Stripe: the same event body, signed with each attempt's own timestamp.
+    Stripe(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::{
+    creditnotes::CreditNoteOut,
     model::Org,
     output::{ContactOut, InvoiceOut, Message, PaymentOut},
     reply::{self, Reply},
@@ -41,6 +42,7 @@ macro_rules! element {
 element!(ContactOut);
 element!(InvoiceOut);
 element!(PaymentOut);
+element!(CreditNoteOut);
 
 /// The result of one element.
 pub(crate) enum Outcome<O> {

@@ -315,7 +315,12 @@ fn merge(invoice: &mut Invoice, input: InvoiceIn, unit_dp: u32, errors: &mut Vec
 
 /// A line from the request; one carrying the `LineItemID` of an existing line keeps that id
 /// (Xero updates it), others get a new id, and existing lines left out are dropped.
-fn line(input: LineItemIn, old: &[LineItem], unit_dp: u32, errors: &mut Vec<String>) -> LineItem {
+pub(super) fn line(
+    input: LineItemIn,
+    old: &[LineItem],
+    unit_dp: u32,
+    errors: &mut Vec<String>,
+) -> LineItem {
     let has_text = input.description.as_ref().is_some_and(|d| !d.is_empty());
     if !has_text && input.item_code.is_none() {
         errors.push("Description needs to be at least 1 char long".to_owned());

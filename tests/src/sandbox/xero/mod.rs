@@ -1,4 +1,5 @@
-//! The Xero Accounting API under `/xero`: `/xero/api.xro/2.0/{Contacts,Invoices,Payments}`
+//! The Xero Accounting API under `/xero`:
+//! `/xero/api.xro/2.0/{Contacts,Invoices,Payments,CreditNotes}`
 //! and the token endpoint `/xero/connect/token`.
 //!
 //! Every API call goes through the same gate: `Authorization: Bearer` (401), the
@@ -12,6 +13,7 @@
 
 mod batch;
 mod contacts;
+mod creditnotes;
 mod filter;
 mod invoices;
 pub(crate) mod model;
@@ -46,6 +48,7 @@ pub(crate) struct OrgDump {
     contacts: Vec<output::ContactOut>,
     invoices: Vec<output::InvoiceOut>,
     payments: Vec<output::PaymentOut>,
+    credit_notes: Vec<creditnotes::CreditNoteOut>,
 }
 
 pub(crate) fn dump(org: &Org) -> OrgDump {
@@ -62,6 +65,11 @@ pub(crate) fn dump(org: &Org) -> OrgDump {
             .payments
             .iter()
             .map(|p| output::PaymentOut::new(org, p))
+            .collect(),
+        credit_notes: org
+            .credit_notes
+            .iter()
+            .map(|c| creditnotes::CreditNoteOut::new(org, c))
             .collect(),
     }
 }
@@ -207,6 +215,8 @@ fn route(
             ("invoices", Some(id)) => invoices::get(org, id, query),
             ("payments", None) => payments::list(org),
             ("payments", Some(id)) => payments::get(org, id),
+            ("creditnotes", None) => creditnotes::list(org),
+            ("creditnotes", Some(id)) => creditnotes::get(org, id),
             _ => reply::not_found(),
         };
     }
@@ -231,6 +241,7 @@ fn route(
             ("invoices", id) => invoices::write(org, body, query, put, id),
             ("payments", None) => payments::create(org, body, query),
             ("payments", Some(id)) if !put => payments::delete(org, id, body),
+            ("creditnotes", None) => creditnotes::create(org, body, query),
             _ => reply::not_found(),
         }
     })

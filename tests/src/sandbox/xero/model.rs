@@ -1,5 +1,5 @@
-//! One simulated Xero organisation: contacts, invoices and payments, and how an invoice's
-//! totals follow from its lines and payments.
+//! One simulated Xero organisation: contacts, invoices, credit notes and payments, and how an
+//! invoice's totals follow from its lines and payments.
 //!
 //! Amounts are `Decimal` throughout. Per the Invoices schema in XeroAPI/Xero-OpenAPI
 //! `xero_accounting.yaml`: `LineAmount = Quantity × UnitAmount × (100 − DiscountRate)/100`;
@@ -24,9 +24,11 @@ pub(crate) struct Org {
     pub contacts: Vec<Contact>,
     pub invoices: Vec<Invoice>,
     pub payments: Vec<Payment>,
+    pub credit_notes: Vec<CreditNote>,
     /// Bank accounts by code, created the first time a payment names one.
     pub accounts: HashMap<String, String>,
     pub next_invoice_number: u64,
+    pub next_credit_note_number: u64,
     pub idempotency: HashMap<String, Cached>,
 }
 
@@ -90,10 +92,55 @@ pub(crate) struct LineItem {
     pub tax_amount: Decimal,
 }
 
+/// A credit note: a negative invoice. Refunded by payments against it (money paid back) or
+/// allocated to invoices; `RemainingCredit = Total − refunded − allocated`, and a credit note
+/// with nothing left is PAID.
+#[derive(Debug, Clone)]
+pub(crate) struct CreditNote {
+    pub id: String,
+    pub kind: String,
+    pub number: String,
+    pub reference: String,
+    pub contact_id: String,
+    pub date: NaiveDate,
+    pub status: String,
+    pub line_amount_types: String,
+    pub currency: String,
+    pub lines: Vec<LineItem>,
+    /// Paid back by payments against the credit note.
+    pub refunded: Decimal,
+    pub fully_paid_on: Option<NaiveDate>,
+    pub updated: DateTime<Utc>,
+}
+
+impl CreditNote {
+    /// Sub total, tax and total, as an invoice with the same lines has them.
+    pub fn totals(&self) -> (Decimal, Decimal, Decimal) {
+        let lines: Decimal = self.lines.iter().map(|l| l.line_amount).sum();
+        let tax: Decimal = match self.line_amount_types.as_str() {
+            "NoTax" => Decimal::ZERO,
+            _ => self.lines.iter().map(|l| l.tax_amount).sum(),
+        };
+        match self.line_amount_types.as_str() {
+            "Inclusive" => (lines - tax, tax, lines),
+            _ => (lines, tax, lines + tax),
+        }
+    }
+
+    pub fn remaining_credit(&self) -> Decimal {
+        match self.status.as_str() {
+            "VOIDED" | "DELETED" => Decimal::ZERO,
+            _ => self.totals().2 - self.refunded,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Payment {
     pub id: String,
     pub invoice_id: String,
+    /// Set instead of `invoice_id` for a refund: a payment against a credit note.
+    pub credit_note_id: Option<String>,
     pub account_code: String,
     pub account_id: String,
     pub date: NaiveDate,
@@ -122,8 +169,10 @@ impl Org {
             contacts: Vec::new(),
             invoices: Vec::new(),
             payments: Vec::new(),
+            credit_notes: Vec::new(),
             accounts: HashMap::new(),
             next_invoice_number: 1,
+            next_credit_note_number: 1,
             idempotency: HashMap::new(),
         }
     }
@@ -148,6 +197,29 @@ impl Org {
             let n = format!("INV-{:04}", self.next_invoice_number);
             self.next_invoice_number += 1;
             if !self.invoices.iter().any(|i| i.number == n) {
+                return n;
+            }
+        }
+    }
+
+    pub fn credit_note(&self, id: &str) -> Option<&CreditNote> {
+        self.credit_notes
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn credit_note_mut(&mut self, id: &str) -> Option<&mut CreditNote> {
+        self.credit_notes
+            .iter_mut()
+            .find(|c| c.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The next free number in Xero's default `CN-0001` sequence.
+    pub fn next_credit_note_number(&mut self) -> String {
+        loop {
+            let n = format!("CN-{:04}", self.next_credit_note_number);
+            self.next_credit_note_number += 1;
+            if !self.credit_notes.iter().any(|c| c.number == n) {
                 return n;
             }
         }

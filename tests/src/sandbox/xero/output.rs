@@ -258,6 +258,8 @@ pub(crate) struct PaymentOut {
     is_reconciled: bool,
     account: Value,
     invoice: Option<InvoiceOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credit_note: Option<Value>,
     has_validation_errors: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_attribute_string: Option<String>,
@@ -283,6 +285,16 @@ impl PaymentOut {
             invoice: org
                 .invoice(&p.invoice_id)
                 .map(|i| InvoiceOut::new(org, i, true, 2)),
+            credit_note: p
+                .credit_note_id
+                .as_deref()
+                .and_then(|id| org.credit_note(id))
+                .map(|c| {
+                    serde_json::json!({
+                        "CreditNoteID": c.id, "CreditNoteNumber": c.number, "Type": c.kind,
+                        "CurrencyCode": c.currency, "Reference": c.reference,
+                    })
+                }),
             has_validation_errors: false,
             status_attribute_string: None,
             validation_errors: Vec::new(),

@@ -6,14 +6,16 @@
 //! invoice embedded), "Payment amount exceeds the amount outstanding on this document" for an
 //! overpayment, deletion by `{"Status": "DELETED"}`, and a fully paid invoice showing PAID with
 //! `FullyPaidOnDate`. A payment changes its invoice, so it is announced as an INVOICE UPDATE
-//! webhook, as Xero's webhooks only cover contacts and invoices. The other validation messages
-//! are the sandbox's own.
+//! webhook, as Xero's webhooks only cover contacts and invoices. A payment naming
+//! `CreditNote: {CreditNoteID}` instead refunds that credit note (`PaymentType`
+//! ARCREDITPAYMENT) and changes no invoice. The other validation messages are the sandbox's own.
 
 use chrono::Utc;
 use rust_decimal::Decimal;
 
 use super::{
     batch::{self, Element, Outcome, Query},
+    creditnotes,
     model::{new_id, Org, Payment},
     output::PaymentOut,
     reply::{self, Reply},
@@ -46,6 +48,9 @@ pub(crate) fn create(org: &mut Org, body: &[u8], query: &Query) -> Reply {
 }
 
 fn record(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
+    if input.credit_note.is_some() && input.invoice.is_none() {
+        return refund(org, input);
+    }
     let mut errors = Vec::new();
     let reference = input.invoice.unwrap_or_default();
     let invoice = match (&reference.invoice_id, &reference.invoice_number) {
@@ -89,6 +94,7 @@ fn record(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
     let payment = Payment {
         id: new_id(),
         invoice_id: invoice.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+        credit_note_id: None,
         account_id: account
             .account_id
             .clone()
@@ -143,9 +149,88 @@ pub(crate) fn delete(org: &mut Org, id: &str, body: &[u8]) -> Reply {
     }
     org.payments[index].status = "DELETED".to_owned();
     org.payments[index].updated = Utc::now();
+    if let Some(note) = &payment.credit_note_id {
+        creditnotes::refund(org, note, -payment.amount, None);
+        let out = PaymentOut::new(org, &org.payments[index]);
+        return reply::envelope("Payments", &[out]);
+    }
     settle(org, &payment.invoice_id, -payment.amount, None);
     let out = PaymentOut::new(org, &org.payments[index]);
     reply::envelope("Payments", &[out]).with_events(vec![invoice_update(&payment.invoice_id)])
+}
+
+/// A payment against a credit note: money paid back to the customer. It changes no invoice,
+/// so no webhook announces it.
+fn refund(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
+    let mut errors = Vec::new();
+    let reference = input.credit_note.unwrap_or_default();
+    let note = match (&reference.credit_note_id, &reference.credit_note_number) {
+        (Some(id), _) => org.credit_note(id),
+        (None, Some(number)) => org.credit_notes.iter().find(|c| &c.number == number),
+        (None, None) => None,
+    }
+    .cloned();
+    let amount = input.amount.map(|a| a.0);
+    match &note {
+        None => errors
+            .push("The document with the supplied id was not found for this endpoint.".to_owned()),
+        Some(c) if c.status != "AUTHORISED" => {
+            errors.push("Payments can only be made against Authorised documents".to_owned())
+        }
+        Some(c) => {
+            if amount.is_some_and(|a| a > c.remaining_credit()) {
+                errors.push(
+                    "Payment amount exceeds the amount outstanding on this document".to_owned(),
+                );
+            }
+        }
+    }
+    if amount.is_none_or(|a| a <= Decimal::ZERO) {
+        errors.push("Payment amount must be greater than zero".to_owned());
+    }
+    let account = input.account.unwrap_or_default();
+    let code = account.code.clone().or(account.account_id.clone());
+    if code.is_none() {
+        errors.push("An Account Code or AccountID must be given for the payment".to_owned());
+    }
+    let date = match input.date.as_deref().map(wire::parse_date) {
+        Some(Some(d)) => d,
+        Some(None) => {
+            errors.push("The payment date is not a valid date".to_owned());
+            Utc::now().date_naive()
+        }
+        None => Utc::now().date_naive(),
+    };
+    let code = code.unwrap_or_default();
+    let payment = Payment {
+        id: new_id(),
+        invoice_id: String::new(),
+        credit_note_id: note.as_ref().map(|c| c.id.clone()),
+        account_id: account
+            .account_id
+            .clone()
+            .unwrap_or_else(|| org.account_id(&code)),
+        account_code: account.code.unwrap_or_default(),
+        date,
+        amount: amount.unwrap_or_default(),
+        reference: input.reference,
+        status: "AUTHORISED".to_owned(),
+        payment_type: match note.as_ref().map(|c| c.kind.as_str()) {
+            Some("ACCPAYCREDIT") => "APCREDITPAYMENT",
+            _ => "ARCREDITPAYMENT",
+        },
+        updated: Utc::now(),
+    };
+    if !errors.is_empty() {
+        let mut out = PaymentOut::new(org, &payment);
+        out.refuse(errors);
+        return Outcome::Refused(out);
+    }
+    org.payments.push(payment.clone());
+    if let Some(note) = &payment.credit_note_id {
+        creditnotes::refund(org, note, payment.amount, Some(date));
+    }
+    Outcome::Saved(PaymentOut::new(org, &payment), Vec::new())
 }
 
 /// Moves `amount` onto (or, negative, off) the invoice and sets PAID or AUTHORISED to match.

@@ -1,5 +1,5 @@
-//! Xero's request bodies, read with exact decimals, as the Contacts, Invoices and Payments
-//! schemas of XeroAPI/Xero-OpenAPI `xero_accounting.yaml` define them, and Xero's date forms.
+//! Xero's request bodies, read with exact decimals, as the Contacts, Invoices, CreditNotes and
+//! Payments schemas of XeroAPI/Xero-OpenAPI `xero_accounting.yaml` define them, and Xero's date forms.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{de::DeserializeOwned, Deserialize};
@@ -17,11 +17,14 @@ pub(crate) fn elements<T: DeserializeOwned>(body: &[u8], key: &str) -> Result<Ve
         invoices: Option<Box<serde_json::value::RawValue>>,
         #[serde(rename = "Payments")]
         payments: Option<Box<serde_json::value::RawValue>>,
+        #[serde(rename = "CreditNotes")]
+        credit_notes: Option<Box<serde_json::value::RawValue>>,
     }
     let probe: Probe = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let list = match key {
         "Contacts" => probe.contacts,
         "Invoices" => probe.invoices,
+        "CreditNotes" => probe.credit_notes,
         _ => probe.payments,
     };
     match list {
@@ -87,6 +90,7 @@ pub(crate) struct LineItemIn {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct PaymentIn {
     pub invoice: Option<InvoiceRef>,
+    pub credit_note: Option<CreditNoteRef>,
     pub account: Option<AccountRef>,
     pub date: Option<String>,
     pub amount: Option<JsonDecimal>,
@@ -100,6 +104,30 @@ pub(crate) struct InvoiceRef {
     #[serde(rename = "InvoiceID")]
     pub invoice_id: Option<String>,
     pub invoice_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreditNoteRef {
+    #[serde(rename = "CreditNoteID")]
+    pub credit_note_id: Option<String>,
+    pub credit_note_number: Option<String>,
+}
+
+/// A credit note as the CreditNotes schema defines it: an invoice's fields under other names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreditNoteIn {
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub credit_note_number: Option<String>,
+    pub reference: Option<String>,
+    pub contact: Option<ContactIn>,
+    pub line_items: Option<Vec<LineItemIn>>,
+    pub date: Option<String>,
+    pub status: Option<String>,
+    pub currency_code: Option<String>,
+    pub line_amount_types: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

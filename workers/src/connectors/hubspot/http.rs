@@ -39,6 +39,18 @@ impl HubspotClient {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Option<Vec<u8>>, ApplyError> {
+        let answer = self.exchange(method, path, query, body).await?;
+        self.classify(answer)
+    }
+
+    /// The request and its answer, whatever the status; only network failures are errors.
+    pub(super) async fn exchange(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, ApplyError> {
         let url = self.url(path, query)?;
         let _permit = self.limiter.acquire().await;
         let token = self.token.bearer().await?;
@@ -52,21 +64,35 @@ impl HubspotClient {
         }
         let failed = |e: reqwest::Error| ApplyError::from_reqwest(&e.without_url());
         let response = request.send().await.map_err(failed)?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(parse_retry_after);
-        let bytes = response.bytes().await.map_err(failed)?;
-        tracing::debug!(%method, path = %path.join("/"), status = status.as_u16(), "hubspot call");
-        if status.is_success() {
-            return Ok(Some(bytes.to_vec()));
+        let bytes = response.bytes().await.map_err(failed)?.to_vec();
+        tracing::debug!(%method, path = %path.join("/"), status, "hubspot call");
+        Ok(Answer {
+            status,
+            bytes,
+            retry_after,
+        })
+    }
+
+    /// `Ok(None)` for 404, the body (maybe empty) for 2xx, a classified error otherwise.
+    pub(super) fn classify(&self, answer: Answer) -> Result<Option<Vec<u8>>, ApplyError> {
+        let Answer {
+            status,
+            bytes,
+            retry_after,
+        } = answer;
+        if (200..300).contains(&status) {
+            return Ok(Some(bytes));
         }
         let error = serde_json::from_slice::<HError>(&bytes).ok();
         let reason = error
             .as_ref()
             .map_or_else(|| excerpt(&bytes), HError::describe);
-        match status.as_u16() {
+        match status {
             404 => Ok(None),
             429 => {
                 if let Some(wait) = retry_after {
@@ -78,7 +104,9 @@ impl HubspotClient {
                 self.token.invalidate();
                 Err(ApplyError::from_status(401, "access token rejected", None))
             }
-            400 if error.is_some() => Err(ApplyError::permanent(format!("HubSpot: {reason}"))),
+            400 if error.is_some() => Err(ApplyError::permanent(format!(
+                "HTTP 400: HubSpot: {reason}"
+            ))),
             code => Err(ApplyError::from_status(code, &reason, retry_after)),
         }
     }
@@ -132,6 +160,29 @@ pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApplyError> 
     // A 2xx we cannot read may still have been applied; the retry ladder decides.
     serde_json::from_slice(bytes)
         .map_err(|e| ApplyError::transient(format!("unreadable HubSpot response: {e}")))
+}
+
+/// What HubSpot answered to one request.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub status: u16,
+    pub bytes: Vec<u8>,
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl Answer {
+    /// Whether HubSpot refused a write because a unique property already has the value on
+    /// another record: 409 `CONFLICT` (as for a contact's email), or a 400 validation error
+    /// about that property's value (as for custom unique properties).
+    pub fn is_duplicate_of(&self, property: &str) -> bool {
+        match self.status {
+            409 => true,
+            400 => serde_json::from_slice::<HError>(&self.bytes)
+                .map(|e| e.describe())
+                .is_ok_and(|m| m.contains(property) && m.contains("already")),
+            _ => false,
+        }
+    }
 }
 
 /// A short piece of an error body for the failure reason; the body is HubSpot's answer, not

@@ -196,15 +196,26 @@ fn line_name(line: &InvoiceLine) -> &str {
     }
 }
 
-/// Whether the CRM's lines already say what the canonical lines say, so an update can leave
-/// them (and their ids) alone.
-pub(super) fn same_lines(old: &[InvoiceLine], new: &[InvoiceLine]) -> bool {
+/// How the CRM's lines (`old`, with their ids) become `wanted`: the ids of the old lines to
+/// archive and the wanted lines to create. A line that already says what a wanted one says
+/// (name and amount) stays, with its id, so a repeated write changes nothing.
+pub(super) fn line_changes<'a>(
+    old: &[InvoiceLine],
+    wanted: &'a [InvoiceLine],
+) -> (Vec<String>, Vec<&'a InvoiceLine>) {
     let key = |l: &InvoiceLine| (line_name(l).to_owned(), l.amount);
-    let mut old: Vec<_> = old.iter().map(key).collect();
-    let mut new: Vec<_> = new.iter().map(key).collect();
-    old.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.amount.cmp(&b.1.amount)));
-    new.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.amount.cmp(&b.1.amount)));
-    old == new
+    let mut unmatched: Vec<&InvoiceLine> = old.iter().collect();
+    let mut missing = Vec::new();
+    for line in wanted {
+        match unmatched.iter().position(|o| key(o) == key(line)) {
+            Some(i) => {
+                unmatched.swap_remove(i);
+            }
+            None => missing.push(line),
+        }
+    }
+    let stale = unmatched.iter().filter_map(|l| l.id.clone()).collect();
+    (stale, missing)
 }
 
 /// `Jane Q. Doe` -> (`Jane Q.`, `Doe`): HubSpot contacts have first and last names.

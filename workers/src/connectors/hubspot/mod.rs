@@ -2,24 +2,34 @@
 //! line items and associations, every call through the portal's rate limiter.
 //!
 //! HubSpot has no idempotency keys. Customers are upserted on `email`, HubSpot's unique
-//! contact property; invoices are found by number before they are created (by the sync rules),
-//! and HubSpot's search lags writes by a few seconds, which the link table covers.
+//! contact property. Invoices are found by number before they are created (by the sync rules;
+//! HubSpot's search lags writes by a few seconds, which the link table covers), and are created
+//! under a unique custom property (`key_property`, `hasUniqueValue`), read by `idProperty`
+//! before a create and after a create HubSpot refuses as a duplicate: a create repeated after
+//! a lost answer finds the first invoice. Line items are created one by one together with their
+//! association to the invoice, and only those the invoice does not already have, so a repeated
+//! write adds no second set.
 
 mod http;
 mod map;
 mod records;
+pub mod refunds;
 #[cfg(test)]
 mod tests;
 mod wire;
 
 use std::{sync::Arc, time::Duration};
 
-use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus};
+use ledgerhook_shared::{
+    model::{Customer, Invoice, InvoiceStatus},
+    Money,
+};
 use reqwest::Method;
 use url::Url;
 
 use self::{
     map::Kind,
+    records::Keyed,
     wire::{HObject, Inputs, PropertiesBody, Results, Search, UpsertInput},
 };
 use super::{ApplyError, CrmApi, RemoteCustomer, RemoteInvoice};
@@ -37,6 +47,11 @@ pub struct HubspotOptions {
     /// property cannot be written) names a custom single-line text property here, ideally
     /// marked unique, and `find_invoice_by_number` searches that property instead.
     pub number_property: String,
+    /// A custom single-line text invoice property with unique values (`hasUniqueValue`),
+    /// holding the key ledgerhook creates each invoice under (its number, as every system
+    /// matches invoices on it). HubSpot has no idempotency keys; this makes a create that is
+    /// repeated after a lost answer find the first invoice instead of making a second.
+    pub key_property: String,
 }
 
 impl Default for HubspotOptions {
@@ -44,6 +59,7 @@ impl Default for HubspotOptions {
         HubspotOptions {
             timeout: Duration::from_secs(30),
             number_property: "hs_number".to_owned(),
+            key_property: "ledgerhook_key".to_owned(),
         }
     }
 }
@@ -196,39 +212,58 @@ impl CrmApi for HubspotClient {
         let props = PropertiesBody {
             properties: map::invoice_props(invoice, &self.options.number_property),
         };
-        // Line item ids are needed to replace lines; a caller's copy may lack them (it came
-        // from our own return value), so read the invoice again in that case.
-        let fresh;
-        let existing = match existing {
+        // The key every system matches invoices on (as the Salesforce connector's external id).
+        let key = invoice.number.as_deref().unwrap_or(&invoice.id);
+        // Line item ids are needed to change lines; a caller's copy may lack them (it came
+        // from our own return value), so read the invoice again in that case. Without a copy,
+        // an earlier attempt may have created the invoice already: its key finds it.
+        let prior: Option<RemoteInvoice> = match existing {
             Some(e) if e.invoice.lines.iter().any(|l| l.id.is_none()) => {
-                fresh = self.get_invoice(e.id()).await?;
-                fresh.as_ref()
+                self.get_invoice(e.id()).await?
             }
-            other => other,
+            Some(e) => Some(e.clone()),
+            None => self.invoice_by_key(key).await?,
         };
-        let (id, current, old_lines, linked) = match existing {
+        let (prior, created) = match prior {
+            Some(found) => (found, false),
             None => {
-                let path = ["crm", "v3", "objects", "invoices"];
-                let created: HObject = self.write(Method::POST, &path, &props).await?;
-                (created.id, InvoiceStatus::Draft, Vec::new(), None)
+                let mut create = props.properties.clone();
+                create.insert(self.options.key_property.as_str(), key.to_owned());
+                let body = PropertiesBody { properties: create };
+                match self.create_keyed(&body, key).await? {
+                    Keyed::Created(id) => {
+                        let new = Invoice {
+                            id,
+                            status: InvoiceStatus::Draft,
+                            lines: Vec::new(),
+                            ..invoice.clone()
+                        };
+                        let new = RemoteInvoice {
+                            invoice: new,
+                            customer_id: None,
+                        };
+                        (new, true)
+                    }
+                    Keyed::Existing(found) => (*found, false),
+                }
             }
-            Some(e) => (
-                e.id().to_owned(),
-                e.invoice.status,
-                e.invoice.lines.clone(),
-                e.customer_id.clone(),
-            ),
         };
+        let (id, current, linked) = (
+            prior.id().to_owned(),
+            prior.invoice.status,
+            prior.customer_id.clone(),
+        );
         // Paid and voided invoices are closed in HubSpot; only their status can still move.
-        let editable = !matches!(current, InvoiceStatus::Paid | InvoiceStatus::Void);
+        // A void keeps what was billed (QuickBooks zeroes a voided invoice's amounts; the
+        // invoice in HubSpot still shows what it was for).
+        let editable = created
+            || (!matches!(current, InvoiceStatus::Paid | InvoiceStatus::Void)
+                && !matches!(invoice.status, InvoiceStatus::Void | InvoiceStatus::Deleted));
         if editable {
-            if existing.is_some() {
+            if !created {
                 self.patch_invoice(&id, &props).await?;
             }
-            if existing.is_none() || !map::same_lines(&old_lines, &invoice.lines) {
-                let old: Vec<String> = old_lines.iter().filter_map(|l| l.id.clone()).collect();
-                self.replace_lines(&id, &old, invoice).await?;
-            }
+            self.sync_lines(&id, &prior.invoice.lines, invoice).await?;
         }
         let customer_id = match customer {
             Some(c) if linked.as_deref() != Some(c.id.as_str()) => {
@@ -252,15 +287,13 @@ impl CrmApi for HubspotClient {
         written.id = id;
         written.status = map::status_from_hs(Some(wanted));
         if !editable {
-            if let Some(e) = existing {
-                written.lines = e.invoice.lines.clone();
-                written.total = e.invoice.total;
-            }
+            written.lines = prior.invoice.lines.clone();
+            written.total = prior.invoice.total;
         } else if !written.lines.is_empty() {
             written.total = map::lines_total(&written.lines, written.currency)?;
         }
         for line in &mut written.lines {
-            // Batch creates do not promise result order, so new line ids are unknown here.
+            // New line ids are not kept; a later write reads the invoice's lines again.
             line.id = None;
         }
         written.customer.id = customer_id.clone();
@@ -289,5 +322,13 @@ impl CrmApi for HubspotClient {
             result.invoice.updated_at = Some(time);
         }
         Ok(result)
+    }
+
+    async fn set_invoice_refunded(
+        &self,
+        existing: &RemoteInvoice,
+        refunded: &Money,
+    ) -> Result<RemoteInvoice, ApplyError> {
+        self.refunded(existing, refunded).await
     }
 }

@@ -1,15 +1,23 @@
 //! Reading and writing HubSpot records beyond single calls: customers by kind, invoices with
 //! their associations, and line items in batches.
 
-use ledgerhook_shared::model::Invoice;
+use ledgerhook_shared::model::{Invoice, InvoiceLine};
 use reqwest::Method;
 
 use super::{
     map::{self, Kind},
-    wire::{BatchRead, HObject, IdInput, PropertiesBody, Results},
+    wire::{BatchRead, HObject, IdInput, LineAssociation, LineCreate, PropertiesBody, Results},
     HubspotClient,
 };
-use crate::connectors::ApplyError;
+use crate::connectors::{ApplyError, CrmApi, RemoteInvoice};
+
+/// What a keyed create found.
+#[derive(Debug)]
+pub(super) enum Keyed {
+    Created(String),
+    /// An earlier attempt's invoice, read in full.
+    Existing(Box<RemoteInvoice>),
+}
 
 /// HubSpot's batch endpoints take at most 100 inputs.
 const BATCH: usize = 100;
@@ -57,28 +65,70 @@ impl HubspotClient {
         Ok(out)
     }
 
-    /// Replaces the invoice's line items: HubSpot line items belong to one parent, so the old
-    /// ones are archived rather than left dangling. Single-object calls, not the batch ones:
-    /// every HubSpot-compatible server has these, and an invoice has few lines.
-    pub(super) async fn replace_lines(
+    /// The invoice whose unique key property has this value, read in full; `None` when no
+    /// invoice has it. A read by `idProperty` sees a create at once, unlike search.
+    pub(super) async fn invoice_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<RemoteInvoice>, ApplyError> {
+        let query = [("idProperty", self.options.key_property.as_str())];
+        let path = ["crm", "v3", "objects", "invoices", key];
+        match self.get(&path, &query).await? {
+            Some(found) => self.get_invoice(&found.id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Creates the invoice, its unique key among `props`; when an earlier attempt already
+    /// created it (HubSpot refuses the duplicate key), answers that invoice instead.
+    pub(super) async fn create_keyed(
+        &self,
+        props: &PropertiesBody<'_>,
+        key: &str,
+    ) -> Result<Keyed, ApplyError> {
+        let body = serde_json::to_vec(props)
+            .map_err(|e| ApplyError::permanent(format!("cannot encode HubSpot request: {e}")))?;
+        let path = ["crm", "v3", "objects", "invoices"];
+        let answer = self.exchange(Method::POST, &path, &[], Some(body)).await?;
+        if answer.is_duplicate_of(&self.options.key_property) {
+            return match self.invoice_by_key(key).await? {
+                Some(existing) => Ok(Keyed::Existing(Box::new(existing))),
+                None => Err(ApplyError::transient(format!(
+                    "HubSpot reports an invoice with {} `{key}`, but it cannot be read yet",
+                    self.options.key_property
+                ))),
+            };
+        }
+        let bytes = self.classify(answer)?.ok_or_else(|| {
+            ApplyError::permanent(format!("HubSpot /{}: not found", path.join("/")))
+        })?;
+        let created: HObject = super::http::parse(&bytes)?;
+        Ok(Keyed::Created(created.id))
+    }
+
+    /// Makes the invoice's line items say what `wanted` says. Lines that already match (by
+    /// name and amount) stay; the others are archived; each missing one is created together
+    /// with its association, in one call, so an attempt cut short leaves only lines that are
+    /// on the invoice, and the next attempt, reading them, adds just what is still missing.
+    pub(super) async fn sync_lines(
         &self,
         invoice_id: &str,
-        old: &[String],
-        new: &Invoice,
+        old: &[InvoiceLine],
+        wanted: &Invoice,
     ) -> Result<(), ApplyError> {
-        for id in old {
+        let (stale, missing) = map::line_changes(old, &wanted.lines);
+        for id in stale {
             // A line item already gone (404) is what archiving wants anyway.
             let path = ["crm", "v3", "objects", "line_items", id.as_str()];
             self.send(Method::DELETE, &path, &[], None).await?;
         }
-        for line in &new.lines {
-            let body = PropertiesBody {
+        for line in missing {
+            let body = LineCreate {
                 properties: map::line_props(line),
+                associations: [LineAssociation::to_invoice(invoice_id)],
             };
             let path = ["crm", "v3", "objects", "line_items"];
-            let created: HObject = self.write(Method::POST, &path, &body).await?;
-            self.associate(invoice_id, "line_items", &created.id)
-                .await?;
+            let _: HObject = self.write(Method::POST, &path, &body).await?;
         }
         Ok(())
     }

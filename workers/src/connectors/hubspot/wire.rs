@@ -130,6 +130,43 @@ pub(super) struct PropertiesBody<'a> {
     pub properties: Properties<'a>,
 }
 
+/// A line item created together with its association to the invoice:
+/// `{"properties": {...}, "associations": [{"to": {"id"}, "types": [...]}]}`.
+#[derive(Debug, Serialize)]
+pub(super) struct LineCreate<'a> {
+    pub properties: Properties<'a>,
+    pub associations: [LineAssociation<'a>; 1],
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct LineAssociation<'a> {
+    pub to: IdInput<'a>,
+    pub types: [AssociationSpec; 1],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AssociationSpec {
+    pub association_category: &'static str,
+    pub association_type_id: u32,
+}
+
+/// HubSpot's defined association type from a line item to an invoice (the reverse of
+/// invoice-to-line-item 409).
+const LINE_ITEM_TO_INVOICE: u32 = 410;
+
+impl<'a> LineAssociation<'a> {
+    pub fn to_invoice(invoice_id: &'a str) -> Self {
+        LineAssociation {
+            to: IdInput { id: invoice_id },
+            types: [AssociationSpec {
+                association_category: "HUBSPOT_DEFINED",
+                association_type_id: LINE_ITEM_TO_INVOICE,
+            }],
+        }
+    }
+}
+
 /// `{"inputs": [...]}` for every batch endpoint.
 #[derive(Debug, Serialize)]
 pub(super) struct Inputs<T> {

@@ -143,12 +143,14 @@ impl QuickbooksClient {
             // Stale object: another writer moved the SyncToken on. Callers retry once; when it
             // still loses the race the retry ladder tries again later.
             _ if codes.iter().any(|c| c == "5010") => {
-                ApplyError::transient(format!("QuickBooks: {reason}"))
+                ApplyError::transient(format!("HTTP {status}: QuickBooks: {reason}"))
             }
             _ if kind.eq_ignore_ascii_case("SystemFault") => {
-                ApplyError::transient(format!("QuickBooks: {reason}"))
+                ApplyError::transient(format!("HTTP {status}: QuickBooks: {reason}"))
             }
-            _ if fault.is_some() => ApplyError::permanent(format!("QuickBooks: {reason}")),
+            _ if fault.is_some() => {
+                ApplyError::permanent(format!("HTTP {status}: QuickBooks: {reason}"))
+            }
             code => ApplyError::from_status(code, &reason, retry_after),
         };
         Failure {

@@ -9,6 +9,7 @@
 
 mod http;
 mod map;
+mod refunds;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -17,7 +18,7 @@ mod wire;
 use std::{sync::Arc, time::Duration};
 
 use ledgerhook_shared::{
-    model::{Customer, Invoice, InvoiceStatus, Payment},
+    model::{Customer, Invoice, InvoiceStatus, Payment, Refund},
     money::Currency,
 };
 use reqwest::Method;
@@ -28,7 +29,7 @@ use self::{
     tokens::SyncTokens,
     wire::{Envelope, InvoiceOut, LinkedTxnOut, PaymentLineOut, PaymentOut, Ref},
 };
-use super::{AccountingApi, ApplyError, PaymentDraft, RemoteCustomer, RemoteInvoice};
+use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -46,6 +47,9 @@ pub struct QuickbooksOptions {
     /// The company's home currency, for answers without a CurrencyRef (QuickBooks omits it
     /// unless multicurrency is on).
     pub home_currency: Currency,
+    /// The account refunds are paid from (a refund receipt's `DepositToAccountRef`, "Refund
+    /// from" in QuickBooks); "4" is Undeposited Funds, where payments go without one.
+    pub refund_account_id: String,
     /// Whole-request timeout, connect to last byte.
     pub timeout: Duration,
 }
@@ -56,6 +60,7 @@ impl Default for QuickbooksOptions {
             item_id: "1".to_owned(),
             minor_version: "75".to_owned(),
             home_currency: Currency::USD,
+            refund_account_id: "4".to_owned(),
             timeout: Duration::from_secs(30),
         }
     }
@@ -407,5 +412,18 @@ impl AccountingApi for QuickbooksClient {
             None => None,
         };
         map::to_payment(payment, self.options.home_currency, number).map(Some)
+    }
+
+    async fn record_refund(
+        &self,
+        invoice: &RemoteInvoice,
+        refund: &RefundDraft,
+        key: &str,
+    ) -> Result<String, ApplyError> {
+        self.refund(invoice, refund, key).await
+    }
+
+    async fn get_refund(&self, id: &str) -> Result<Option<Refund>, ApplyError> {
+        self.refund_receipt(id).await
     }
 }

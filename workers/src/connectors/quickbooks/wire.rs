@@ -8,9 +8,10 @@
 //! TxnTaxDetail{TotalTax}, TotalAmt, Balance, MetaData{LastUpdatedTime}), `Customer` (Id,
 //! DisplayName, CompanyName, PrimaryEmailAddr{Address}, PrimaryPhone{FreeFormNumber},
 //! BillAddr), `Payment` (CustomerRef, TotalAmt, TxnDate, PaymentRefNum, Line[{Amount,
-//! LinkedTxn[{TxnId, TxnType}]}]), reads wrapped as `{"Invoice": {...}, "time": ...}` and
-//! queries as `{"QueryResponse": {"Invoice": [...]}}`. The fault body
-//! `{"Fault": {"Error": [{"Message", "Detail", "code", "element"}], "type": "ValidationFault"}}`
+//! LinkedTxn[{TxnId, TxnType}]}]), `RefundReceipt` (CustomerRef, TxnDate, DepositToAccountRef,
+//! PaymentRefNum, PrivateNote, TotalAmt, Line as an invoice's), reads wrapped as
+//! `{"Invoice": {...}, "time": ...}` and queries as `{"QueryResponse": {"Invoice": [...]}}`.
+//! The fault body `{"Fault": {"Error": [{"Message", "Detail", "code", "element"}], "type": "ValidationFault"}}`
 //! is the one Intuit's "handling common errors" page shows; its 401 answer spells the same
 //! object in lower case (`fault`, `error`, `message`), which the aliases accept. Amounts are
 //! JSON numbers, read and written through `Num` so no float ever touches them.
@@ -140,6 +141,19 @@ pub(super) struct LinkedTxnOut<'a> {
     pub txn_type: &'static str,
 }
 
+/// A refund receipt: money paid back to a customer, from the "refund from" account.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct RefundReceiptOut<'a> {
+    pub customer_ref: Ref<'a>,
+    pub txn_date: String,
+    pub deposit_to_account_ref: Ref<'a>,
+    pub payment_ref_num: &'a str,
+    pub private_note: &'a str,
+    pub total_amt: Num,
+    pub line: Vec<LineOut<'a>>,
+}
+
 // ---- responses ----
 
 /// Every answer: one entity, a query result, or a fault (which Intuit may send with 200).
@@ -149,6 +163,7 @@ pub(super) struct Envelope {
     pub invoice: Option<QInvoice>,
     pub customer: Option<QCustomer>,
     pub payment: Option<QPayment>,
+    pub refund_receipt: Option<QRefundReceipt>,
     pub query_response: Option<QueryResponse>,
     #[serde(alias = "fault")]
     pub fault: Option<Fault>,
@@ -260,6 +275,17 @@ pub(super) struct QPayment {
     pub customer_ref: Option<RefIn>,
     pub currency_ref: Option<RefIn>,
     pub line: Vec<QPaymentLine>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub(super) struct QRefundReceipt {
+    pub id: String,
+    pub total_amt: Option<Num>,
+    pub txn_date: Option<String>,
+    pub currency_ref: Option<RefIn>,
+    pub payment_ref_num: Option<String>,
+    pub private_note: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -95,7 +95,7 @@ impl SalesforceClient {
             // The org's API allocation is spent. Not a limiter pause: an hour-long pause would
             // hold every in-flight message that long; the retry ladder parks it instead.
             403 if has("REQUEST_LIMIT_EXCEEDED") => ApplyError::Transient {
-                reason: format!("Salesforce: {reason}"),
+                reason: format!("HTTP 403: Salesforce: {reason}"),
                 retry_after: Some(retry_after.map_or(ALLOCATION_WAIT, |d| d.max(ALLOCATION_WAIT))),
             },
             429 => {
@@ -106,13 +106,13 @@ impl SalesforceClient {
             }
             // Another transaction holds the record; it is released within seconds.
             400 if has("UNABLE_TO_LOCK_ROW") => {
-                ApplyError::transient(format!("Salesforce: {reason}"))
+                ApplyError::transient(format!("HTTP 400: Salesforce: {reason}"))
             }
             300 => ApplyError::permanent(format!(
-                "Salesforce: the external id matches several records: {reason}"
+                "HTTP 300: Salesforce: the external id matches several records: {reason}"
             )),
-            400..=499 if !errors.is_empty() => {
-                ApplyError::permanent(format!("Salesforce: {reason}"))
+            code @ 400..=499 if !errors.is_empty() => {
+                ApplyError::permanent(format!("HTTP {code}: Salesforce: {reason}"))
             }
             code => ApplyError::from_status(code, &reason, retry_after),
         })

@@ -63,10 +63,14 @@ pub(super) fn status_to_sf(status: InvoiceStatus) -> &'static str {
     }
 }
 
+/// The status of a paid invoice refunded in full.
+pub(super) const REFUNDED: &str = "Refunded";
+
+/// A refunded invoice was paid first; the canonical status has no refund of its own.
 pub(super) fn status_from_sf(status: Option<&str>) -> InvoiceStatus {
     match status.map(str::to_ascii_lowercase).as_deref() {
         Some("draft") => InvoiceStatus::Draft,
-        Some("paid") => InvoiceStatus::Paid,
+        Some("paid" | "refunded") => InvoiceStatus::Paid,
         Some("void" | "voided") => InvoiceStatus::Void,
         _ => InvoiceStatus::Open,
     }

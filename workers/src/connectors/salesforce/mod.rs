@@ -10,8 +10,8 @@
 //!
 //! Defaults (`SalesforceOptions::default`), for an org set up as the quickstart describes:
 //! the invoice object `Invoice__c` with `External_Id__c` (text, External ID, unique), the
-//! number in `Name`, `Amount__c` and `Amount_Paid__c` (currency, scale 2), `Status__c`
-//! (picklist Draft / Open / Paid / Void), `Due_Date__c` and `Invoice_Date__c` (date),
+//! number in `Name`, `Amount__c`, `Amount_Paid__c` and `Amount_Refunded__c` (currency, scale
+//! 2), `Status__c` (picklist Draft / Open / Paid / Refunded / Void), `Due_Date__c` and `Invoice_Date__c` (date),
 //! `CurrencyIsoCode` (multi-currency orgs only; set `currency` to `None` otherwise) and
 //! `Account__c` (lookup to Account); customers are Accounts (Name) with Contacts (Email).
 
@@ -27,6 +27,7 @@ use std::{sync::Arc, time::Duration};
 use ledgerhook_shared::{
     model::{Customer, Invoice, InvoiceStatus},
     money::Currency,
+    Money,
 };
 use reqwest::Method;
 use url::Url;
@@ -50,7 +51,9 @@ pub struct InvoiceFields {
     pub number: String,
     pub amount: String,
     pub amount_paid: String,
-    /// A picklist with the values Draft, Open, Paid and Void.
+    /// The total refunded on a paid invoice (currency, the amount fields' scale).
+    pub amount_refunded: String,
+    /// A picklist with the values Draft, Open, Paid, Refunded and Void.
     pub status: String,
     pub due_date: String,
     pub invoice_date: String,
@@ -87,6 +90,7 @@ impl Default for SalesforceOptions {
                 number: "Name".to_owned(),
                 amount: "Amount__c".to_owned(),
                 amount_paid: "Amount_Paid__c".to_owned(),
+                amount_refunded: "Amount_Refunded__c".to_owned(),
                 status: "Status__c".to_owned(),
                 due_date: "Due_Date__c".to_owned(),
                 invoice_date: "Invoice_Date__c".to_owned(),
@@ -322,5 +326,24 @@ impl CrmApi for SalesforceClient {
             .await?;
         result.invoice.status = map::status_from_sf(Some(map::status_to_sf(status)));
         Ok(result)
+    }
+
+    /// A partial refund shows in the refunded amount; a refund of the whole invoice also sets
+    /// the status to Refunded.
+    async fn set_invoice_refunded(
+        &self,
+        existing: &RemoteInvoice,
+        refunded: &Money,
+    ) -> Result<RemoteInvoice, ApplyError> {
+        let f = &self.options.invoice_fields;
+        let amount = map::field_amount(refunded, self.options.amount_scale)?;
+        let mut fields = Fields::from([(f.amount_refunded.clone(), Value::Number(amount))]);
+        if refunded.amount >= existing.invoice.total.amount {
+            fields.insert(f.status.clone(), Value::Text(map::REFUNDED.to_owned()));
+        }
+        let object = self.options.invoice_object.as_str();
+        self.write(Method::PATCH, &["sobjects", object, existing.id()], &fields)
+            .await?;
+        Ok(existing.clone())
     }
 }

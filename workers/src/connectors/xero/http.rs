@@ -90,7 +90,7 @@ impl XeroClient {
             }
             400 => Err(match serde_json::from_slice::<XError>(&bytes) {
                 Ok(error) if error.kind.is_some() || error.message.is_some() => {
-                    ApplyError::permanent(format!("Xero: {}", error.describe()))
+                    ApplyError::permanent(format!("HTTP 400: Xero: {}", error.describe()))
                 }
                 _ => ApplyError::from_status(400, &excerpt(&bytes), None),
             }),
@@ -132,6 +132,12 @@ fn reject_validation_errors(envelope: Envelope) -> Result<Envelope, ApplyError> 
         .flat_map(|c| &c.validation_errors)
         .chain(envelope.invoices.iter().flat_map(|i| &i.validation_errors))
         .chain(envelope.payments.iter().flat_map(|p| &p.validation_errors))
+        .chain(
+            envelope
+                .credit_notes
+                .iter()
+                .flat_map(|c| &c.validation_errors),
+        )
         .map(|m| m.message.as_str())
         .collect();
     if messages.is_empty() {

@@ -92,13 +92,23 @@ pub(super) fn invoice_out<'a>(
         // Canonical lines are pre-tax amounts. Without tax they are the total (NoTax); with
         // tax, Xero adds it from the account's tax rate (Exclusive).
         line_amount_types: Some(if taxed { "Exclusive" } else { "NoTax" }),
-        line_items: Some(
+        line_items: Some(if invoice.lines.is_empty() {
+            // A CRM invoice known only by its total (a Salesforce invoice record) becomes one
+            // line of that total; no lines at all would make it a zero invoice.
+            vec![LineOut {
+                description: invoice.number.as_deref().unwrap_or("Invoice"),
+                quantity: Num(Decimal::ONE),
+                unit_amount: Num(invoice.total.amount),
+                line_amount: Num(invoice.total.amount),
+                account_code,
+            }]
+        } else {
             invoice
                 .lines
                 .iter()
                 .map(|line| line_out(line, account_code))
-                .collect(),
-        ),
+                .collect()
+        }),
     }
 }
 

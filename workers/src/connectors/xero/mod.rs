@@ -1,20 +1,21 @@
-//! Xero Accounting API client for one tenant: contacts, invoices and payments, every call
+//! Xero Accounting API client for one tenant: contacts, invoices, payments and refunds, every call
 //! through the tenant's rate limiter, every failure classified as transient or permanent.
 
 mod http;
 mod map;
+mod refunds;
 #[cfg(test)]
 mod tests;
 mod wire;
 
 use std::{sync::Arc, time::Duration};
 
-use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus, Payment};
+use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus, Payment, Refund};
 use reqwest::Method;
 use url::Url;
 
 use self::wire::{Envelope, IdRef, InvoiceOut, ListOf, Num};
-use super::{AccountingApi, ApplyError, PaymentDraft, RemoteCustomer, RemoteInvoice};
+use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -306,6 +307,19 @@ impl AccountingApi for XeroClient {
         let currency = ledgerhook_shared::money::Currency::parse(&currency)
             .map_err(|e| ApplyError::permanent(format!("Xero payment {id}: {e}")))?;
         map::to_payment(payment, currency).map(Some)
+    }
+
+    async fn record_refund(
+        &self,
+        invoice: &RemoteInvoice,
+        refund: &RefundDraft,
+        key: &str,
+    ) -> Result<String, ApplyError> {
+        self.refund(invoice, refund, key).await
+    }
+
+    async fn get_refund(&self, id: &str) -> Result<Option<Refund>, ApplyError> {
+        self.credit_note(id).await
     }
 }
 

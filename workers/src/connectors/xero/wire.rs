@@ -8,7 +8,10 @@
 //! `LineItem` (LineItemID, Description, Quantity, UnitAmount, AccountCode, LineAmount),
 //! `LineAmountTypes` (Exclusive|Inclusive|NoTax), `Contact` (ContactID, ContactNumber, Name,
 //! FirstName, LastName, EmailAddress, Addresses, Phones, UpdatedDateUTC), `Payment` (Invoice,
-//! Account{Code}, Date, Amount, Reference, Status AUTHORISED|DELETED, PaymentID), and `Error`
+//! Account{Code}, Date, Amount, Reference, Status AUTHORISED|DELETED, PaymentID; a refund names
+//! `CreditNote{CreditNoteID}` instead of `Invoice`), `CreditNote` (Type ACCRECCREDIT, Contact,
+//! Date, Status, LineAmountTypes, LineItems, CurrencyCode, Reference, CreditNoteID, Total,
+//! RemainingCredit), and `Error`
 //! (ErrorNumber, Type, Message, Elements[].ValidationErrors[].Message). Money fields are
 //! `type: number` in the spec, so they travel as JSON numbers, never strings.
 
@@ -66,6 +69,7 @@ pub(super) enum ListOf<T> {
     Contacts(Vec<T>),
     Invoices(Vec<T>),
     Payments(Vec<T>),
+    CreditNotes(Vec<T>),
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +143,8 @@ pub(super) enum IdRef<'a> {
     Contact(&'a str),
     #[serde(rename = "InvoiceID")]
     Invoice(&'a str),
+    #[serde(rename = "CreditNoteID")]
+    CreditNote(&'a str),
 }
 
 #[derive(Debug, Serialize)]
@@ -162,6 +168,32 @@ pub(super) struct PaymentOut<'a> {
     pub reference: &'a str,
 }
 
+/// A sales credit note (`ACCRECCREDIT`): the document Xero refunds a paid sales invoice with.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct CreditNoteOut<'a> {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    pub contact: IdRef<'a>,
+    pub date: String,
+    pub status: &'static str,
+    pub currency_code: &'a str,
+    pub reference: &'a str,
+    pub line_amount_types: &'static str,
+    pub line_items: Vec<LineOut<'a>>,
+}
+
+/// A payment against a credit note: the money paid back to the customer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct RefundPaymentOut<'a> {
+    pub credit_note: IdRef<'a>,
+    pub account: AccountRef<'a>,
+    pub date: String,
+    pub amount: Num,
+    pub reference: &'a str,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct AccountRef<'a> {
@@ -176,6 +208,7 @@ pub(super) struct Envelope {
     pub contacts: Vec<XContact>,
     pub invoices: Vec<XInvoice>,
     pub payments: Vec<XPayment>,
+    pub credit_notes: Vec<XCreditNote>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +290,20 @@ pub(super) struct XPayment {
     pub date: Option<String>,
     pub amount: Option<Num>,
     pub status: Option<String>,
+    pub validation_errors: Vec<XMessage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub(super) struct XCreditNote {
+    #[serde(rename = "CreditNoteID")]
+    pub credit_note_id: String,
+    pub reference: Option<String>,
+    pub status: Option<String>,
+    pub date: Option<String>,
+    pub currency_code: Option<String>,
+    pub total: Option<Num>,
+    pub remaining_credit: Option<Num>,
     pub validation_errors: Vec<XMessage>,
 }
 

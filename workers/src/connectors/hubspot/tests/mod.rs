@@ -1,6 +1,7 @@
 //! Wiremock tests of the HubSpot client: the exact requests it sends (paths, query, string
 //! amounts, association calls) and the canonical objects it maps the answers to.
 
+mod refunds;
 mod writes;
 
 use std::{str::FromStr, time::Duration};

@@ -7,7 +7,10 @@ use ledgerhook_shared::{
     Money,
 };
 use serde_json::json;
-use wiremock::{matchers::body_json, MockServer, ResponseTemplate};
+use wiremock::{
+    matchers::{body_json, body_partial_json, query_param},
+    MockServer, ResponseTemplate,
+};
 
 use super::*;
 use crate::connectors::{CrmApi, RemoteCustomer, RemoteInvoice};
@@ -15,10 +18,16 @@ use crate::connectors::{CrmApi, RemoteCustomer, RemoteInvoice};
 #[tokio::test]
 async fn upsert_invoice_creates_lines_associations_and_then_the_status() {
     let server = MockServer::start().await;
+    hubspot("GET", "/crm/v3/objects/invoices/INV-0042")
+        .and(query_param("idProperty", "ledgerhook_key"))
+        .respond_with(not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
     hubspot("POST", "/crm/v3/objects/invoices")
         .and(body_json(
             json!({"properties": {"hs_currency": "USD", "hs_invoice_date": "2024-03-01",
-            "hs_due_date": "2024-03-31", "hs_number": "INV-0042"}}),
+            "hs_due_date": "2024-03-31", "hs_number": "INV-0042", "ledgerhook_key": "INV-0042"}}),
         ))
         .respond_with(
             ResponseTemplate::new(201).set_body_json(json!({"id": "901", "properties": {}})),
@@ -30,9 +39,11 @@ async fn upsert_invoice_creates_lines_associations_and_then_the_status() {
         ("21", "Consulting", "1", "1234.50"),
         ("22", "Stamps", "3", "0.10"),
     ] {
+        // Each line item is created already associated with the invoice: one call.
         hubspot("POST", "/crm/v3/objects/line_items")
             .and(body_json(
-                json!({"properties": {"name": name, "quantity": quantity, "price": price}}),
+                json!({"properties": {"name": name, "quantity": quantity, "price": price},
+                       "associations": [line_to_invoice("901")]}),
             ))
             .respond_with(
                 ResponseTemplate::new(201).set_body_json(json!({"id": id, "properties": {}})),
@@ -40,14 +51,6 @@ async fn upsert_invoice_creates_lines_associations_and_then_the_status() {
             .expect(1)
             .mount(&server)
             .await;
-        hubspot(
-            "PUT",
-            &format!("/crm/v4/objects/invoices/901/associations/default/line_items/{id}"),
-        )
-        .respond_with(ok(json!({"status": "COMPLETE", "results": []})))
-        .expect(1)
-        .mount(&server)
-        .await;
     }
     hubspot(
         "PUT",
@@ -219,20 +222,13 @@ async fn upsert_invoice_with_changed_lines_archives_the_old_ones_first() {
     }
     hubspot("POST", "/crm/v3/objects/line_items")
         .and(body_json(
-            json!({"properties": {"name": "Widgets", "quantity": "4", "price": "4.115"}}),
+            json!({"properties": {"name": "Widgets", "quantity": "4", "price": "4.115"},
+                   "associations": [line_to_invoice("901")]}),
         ))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "13"})))
         .expect(1)
         .mount(&server)
         .await;
-    hubspot(
-        "PUT",
-        "/crm/v4/objects/invoices/901/associations/default/line_items/13",
-    )
-    .respond_with(ok(json!({})))
-    .expect(1)
-    .mount(&server)
-    .await;
     hubspot("PATCH", "/crm/v3/objects/invoices/901")
         .and(body_json(
             json!({"properties": {"hs_currency": "KWD", "hs_number": "INV-0042"}}),
@@ -256,4 +252,160 @@ async fn upsert_invoice_with_changed_lines_archives_the_old_ones_first() {
         (updated.invoice.status, updated.invoice.total),
         (InvoiceStatus::Open, kwd(16_460))
     );
+}
+
+fn not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(json!({"status": "error",
+        "message": "Object not found.", "category": "OBJECT_NOT_FOUND"}))
+}
+
+/// A line item's association to invoice `id`, as sent in the line item's create.
+fn line_to_invoice(id: &str) -> serde_json::Value {
+    json!({"to": {"id": id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+        "associationTypeId": 410}]})
+}
+
+#[tokio::test]
+async fn a_create_refused_as_a_duplicate_key_finds_the_invoice_made_by_the_lost_attempt() {
+    let server = MockServer::start().await;
+    mount_kwd_invoice(&server, &map::INVOICE_PROPS.join(",")).await;
+    // Not there when first looked up (a search index or a replica behind), there once HubSpot
+    // has refused the duplicate.
+    hubspot("GET", "/crm/v3/objects/invoices/INV-0042")
+        .and(query_param("idProperty", "ledgerhook_key"))
+        .respond_with(not_found())
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("GET", "/crm/v3/objects/invoices/INV-0042")
+        .and(query_param("idProperty", "ledgerhook_key"))
+        .respond_with(ok(json!({"id": "901", "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let refused = json!({"status": "error", "category": "VALIDATION_ERROR",
+        "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"INV-0042 already has that value. Existing ID: 901\",\"error\":\"DUPLICATE_VALUE\",\"name\":\"ledgerhook_key\"}]"});
+    hubspot("POST", "/crm/v3/objects/invoices")
+        .and(body_partial_json(
+            json!({"properties": {"ledgerhook_key": "INV-0042"}}),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(refused))
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("PATCH", "/crm/v3/objects/invoices/901")
+        .and(body_json(
+            json!({"properties": {"hs_currency": "KWD", "hs_number": "INV-0042"}}),
+        ))
+        .respond_with(ok(json!({"id": "901"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("POST", "/crm/v3/objects/line_items")
+        .respond_with(ok(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    hubspot("DELETE", "/crm/v3/objects/line_items/11")
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let hs = client(&server);
+    let existing = hs.get_invoice("901").await.expect("read").expect("exists");
+    let mut wanted = existing.invoice.clone();
+    (wanted.id, wanted.issue_date, wanted.due_date) = ("xero-1".to_owned(), None, None);
+    let written = hs
+        .upsert_invoice(None, &wanted, None)
+        .await
+        .expect("the first invoice");
+    assert_eq!(written.id(), "901");
+    assert_eq!(written.customer_id.as_deref(), Some("contact/151"));
+}
+
+#[tokio::test]
+async fn a_retry_adds_only_the_line_items_the_invoice_still_lacks() {
+    let server = MockServer::start().await;
+    hubspot("GET", "/crm/v3/objects/invoices/INV-0042")
+        .and(query_param("idProperty", "ledgerhook_key"))
+        .respond_with(ok(json!({"id": "901", "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The earlier attempt created the invoice and its first line, then lost its answer.
+    hubspot("GET", "/crm/v3/objects/invoices/901")
+        .and(query_param("associations", "line_items,contacts,companies"))
+        .respond_with(ok(json!({"id": "901", "properties": {
+            "hs_currency": "USD", "hs_invoice_status": "draft", "hs_number": "INV-0042",
+            "ledgerhook_key": "INV-0042", "hs_amount_billed": "1234.50", "hs_balance_due": "1234.50"},
+            "associations": {"line_items": {"results": [{"id": "21", "type": "invoice_to_line_item"}]}}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("POST", "/crm/v3/objects/line_items/batch/read")
+        .respond_with(ok(json!({"status": "COMPLETE", "results": [
+            {"id": "21", "properties": {"name": "Consulting", "quantity": "1", "price": "1234.50", "amount": "1234.50"}}]})))
+        .mount(&server)
+        .await;
+    hubspot("POST", "/crm/v3/objects/invoices")
+        .respond_with(ok(json!({})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    hubspot("POST", "/crm/v3/objects/line_items")
+        .and(body_json(
+            json!({"properties": {"name": "Stamps", "quantity": "3", "price": "0.10"},
+                   "associations": [line_to_invoice("901")]}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "22"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("PATCH", "/crm/v3/objects/invoices/901")
+        .and(body_json(
+            json!({"properties": {"hs_currency": "USD", "hs_invoice_date": "2024-03-01",
+            "hs_due_date": "2024-03-31", "hs_number": "INV-0042"}}),
+        ))
+        .respond_with(ok(json!({"id": "901"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    hubspot("PATCH", "/crm/v3/objects/invoices/901")
+        .and(body_json(
+            json!({"properties": {"hs_invoice_status": "open"}}),
+        ))
+        .respond_with(ok(json!({"id": "901"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let written = client(&server)
+        .upsert_invoice(None, &usd_invoice(InvoiceStatus::Open), None)
+        .await
+        .expect("the retry completes the invoice");
+    assert_eq!(
+        (written.id(), written.invoice.total),
+        ("901", Money::from_minor(123_480, Currency::USD))
+    );
+}
+
+#[test]
+fn duplicates_are_told_from_other_refusals() {
+    use super::super::http::Answer;
+    let answer = |status: u16, body: serde_json::Value| Answer {
+        status,
+        bytes: serde_json::to_vec(&body).expect("json"),
+        retry_after: None,
+    };
+    let conflict = json!({"status": "error", "category": "CONFLICT",
+        "message": "Invoice already exists. Existing ID: 901"});
+    assert!(answer(409, conflict).is_duplicate_of("ledgerhook_key"));
+    let duplicate = json!({"status": "error", "category": "VALIDATION_ERROR",
+        "message": "Property values were not valid: [{\"message\":\"X already has that value.\",\"name\":\"ledgerhook_key\"}]"});
+    assert!(answer(400, duplicate.clone()).is_duplicate_of("ledgerhook_key"));
+    assert!(!answer(400, duplicate).is_duplicate_of("other_key"));
+    let invalid = json!({"status": "error", "category": "VALIDATION_ERROR",
+        "message": "Property values were not valid: [{\"name\":\"hs_currency\"}]"});
+    assert!(!answer(400, invalid).is_duplicate_of("ledgerhook_key"));
+    assert!(!answer(500, json!({})).is_duplicate_of("ledgerhook_key"));
 }

@@ -3,6 +3,7 @@
 //! minor unit.
 
 mod errors;
+mod refunds;
 mod writes;
 
 use std::str::FromStr;

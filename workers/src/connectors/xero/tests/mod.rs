@@ -1,6 +1,7 @@
 //! Wiremock tests of the Xero client: the exact requests it sends (path, query, headers, body
 //! numbers) and the canonical objects it maps the answers to, to the minor unit.
 
+mod refunds;
 mod writes;
 
 use std::{str::FromStr, time::Duration};

@@ -207,3 +207,34 @@ async fn record_payment_puts_the_amount_as_a_number_and_get_payment_maps_it_back
         .await;
     assert!(matches!(refused, Err(ApplyError::Permanent { .. })));
 }
+
+#[tokio::test]
+async fn an_invoice_known_only_by_its_total_is_one_line_of_that_total() {
+    let server = MockServer::start().await;
+    xero("PUT", "/Invoices")
+        .and(body_partial_json(json!({"Invoices": [{
+            "InvoiceNumber": "SF-1001", "Status": "AUTHORISED",
+            "LineItems": [{"Description": "SF-1001", "Quantity": 1, "UnitAmount": 1234.56,
+                           "LineAmount": 1234.56, "AccountCode": "200"}]
+        }]})))
+        .respond_with(ok(json!({"Invoices": [{
+            "Type": "ACCREC", "InvoiceID": "inv-9", "InvoiceNumber": "SF-1001", "Status": "AUTHORISED",
+            "Contact": {"ContactID": "c-1"}, "CurrencyCode": "USD",
+            "LineItems": [{"LineItemID": "li-9", "Description": "SF-1001", "Quantity": 1.0000,
+                           "UnitAmount": 1234.5600, "LineAmount": 1234.56}],
+            "SubTotal": 1234.56, "TotalTax": 0.00, "Total": 1234.56, "AmountDue": 1234.56
+        }]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut invoice = usd_invoice();
+    invoice.number = Some("SF-1001".to_owned());
+    invoice.lines.clear();
+    invoice.total = money("1234.56", "USD");
+    let created = client(&server)
+        .create_invoice(&invoice, "c-1", "acme:invoice:sf_1")
+        .await
+        .expect("create");
+    assert_eq!(created.invoice.total, money("1234.56", "USD"));
+    assert_eq!(created.invoice.lines.len(), 1);
+}

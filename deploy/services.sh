@@ -2,6 +2,7 @@
 # Makes sure the two services ledgerhook needs answer on this machine: RabbitMQ on 5672 and
 # PostgreSQL on 5432 (trust auth for local TCP, database `ledgerhook`). Installs them from
 # Debian's packages when missing, starts them when stopped, and does nothing when they run.
+# Also installs Chromium and its WebDriver for the console's browser test.
 set -euo pipefail
 
 log() { echo "[services] $*"; }
@@ -16,6 +17,9 @@ wait_port() {
 missing=()
 command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+# The console's browser test drives Debian's Chromium through its WebDriver.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq

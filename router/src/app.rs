@@ -1,17 +1,23 @@
 //! Builds the router: binds both listeners (port 0 works, for tests), starts the publisher,
-//! and runs until the shutdown token is cancelled, then drains in-flight requests.
+//! connects to the store in the background, and runs until the shutdown token is cancelled,
+//! then drains in-flight requests and background replays.
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::TcpListener,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
 use ledgerhook_shared::{
-    broker::{Publisher, PublisherOptions, Topology},
+    broker::{Publisher, PublisherOptions},
     config::Config,
+    store::Store,
 };
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{admin, ingress, metrics::Metrics};
+use crate::{admin, console, ingress, metrics::Metrics};
 
 /// State shared by every request handler.
 #[derive(Debug)]
@@ -19,7 +25,17 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub publisher: Publisher,
     pub metrics: Metrics,
+    /// Set once the store is reachable. Webhooks never need it; until then the support API
+    /// answers 503 and /readyz says the store is unavailable.
+    pub store: OnceLock<Store>,
+    /// Bulk replays being published, the store connection and the replay sweeper.
+    pub background: TaskTracker,
+    /// Cancelled when the router stops: background work finishes what is in flight and ends.
+    pub stopping: CancellationToken,
 }
+
+/// Connections the router keeps to the store; support requests are few.
+const STORE_CONNECTIONS: usize = 8;
 
 pub struct Application {
     port: u16,
@@ -60,7 +76,7 @@ impl Application {
         let publisher = Publisher::start(
             PublisherOptions {
                 url: config.broker.url.clone(),
-                topology: Topology::new(config.broker.prefix.clone()),
+                topology: config.broker.topology(),
                 confirm_window: config.router.confirm_window,
                 publish_timeout: config.router.publish_timeout,
                 channels: 2,
@@ -72,7 +88,11 @@ impl Application {
             config: Arc::new(config),
             publisher,
             metrics: Metrics::new(),
+            store: OnceLock::new(),
+            background: TaskTracker::new(),
+            stopping: shutdown.child_token(),
         });
+        state.background.spawn(connect_store(state.clone()));
 
         let public_state = state.clone();
         let public = HttpServer::new(move || {
@@ -94,6 +114,7 @@ impl Application {
             App::new()
                 .app_data(admin_state.clone())
                 .configure(admin::routes)
+                .configure(console::routes)
                 .default_service(web::to(not_found))
         })
         .workers(1)
@@ -126,6 +147,18 @@ impl Application {
         self.state.publisher.wait_connected(timeout).await
     }
 
+    /// Waits up to `timeout` for the store connection; for tests and start-up logs.
+    pub async fn wait_for_store(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.state.store.get().is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// Serves until the shutdown token is cancelled, then stops accepting, lets in-flight
     /// requests finish (each still publishes and awaits its confirms), and closes the broker.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -140,12 +173,42 @@ impl Application {
         });
         let (public, admin) = tokio::join!(self.public, self.admin);
         stopper.abort();
+        // Replays in flight still need the publisher: let them finish before closing it.
+        self.state.stopping.cancel();
+        self.state.background.close();
+        self.state.background.wait().await;
         self.publisher_stop.cancel();
         public?;
         admin?;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Connects to the store, retrying with backoff until it answers or the router stops, then
+/// starts the replay sweeper.
+async fn connect_store(state: web::Data<AppState>) {
+    let mut backoff = Duration::from_millis(200);
+    let store = loop {
+        let attempt = tokio::select! {
+            _ = state.stopping.cancelled() => return,
+            attempt = Store::connect(&state.config.store.url, STORE_CONNECTIONS) => attempt,
+        };
+        match attempt {
+            Ok(store) => break store,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "store unavailable")
+            }
+        }
+        tokio::select! {
+            _ = state.stopping.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    };
+    tracing::info!("connected to the store");
+    let _ = state.store.set(store);
+    state.background.spawn(admin::sweeper::run(state.clone()));
 }
 
 async fn not_found() -> HttpResponse {

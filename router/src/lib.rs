@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod console;
 pub mod ingress;
 pub mod metrics;
 pub mod providers;

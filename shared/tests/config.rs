@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use ledgerhook_shared::{
+    broker::Destination,
     config::{self, Credentials, ProviderKind},
     Category,
 };
@@ -25,6 +26,10 @@ url = "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ledgerhook}"
 
 [admin]
 tokens = ["${LEDGERHOOK_ADMIN_TOKEN}", { name = "alice", token = "alice-token-0123456789" }]
+
+[workers]
+accounting_listen = "0.0.0.0:9091"
+crm_listen = "0.0.0.0:9092"
 
 [[tenants]]
 id = "acme"
@@ -80,6 +85,12 @@ fn the_documented_example_loads() {
     assert_eq!(config.router.listen.port(), 8080);
     assert_eq!(config.router.max_body_bytes, 1_048_576);
     assert_eq!(config.broker.prefix, "ledgerhook");
+    // The retry ladder of the design, and RabbitMQ 4's delivery limit, unless configured.
+    assert_eq!(
+        config.broker.retry_delays,
+        [5, 30, 120, 600, 3600].map(std::time::Duration::from_secs)
+    );
+    assert_eq!(config.broker.delivery_limit, 20);
     assert_eq!(
         config.broker.url.expose_secret(),
         "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -110,6 +121,36 @@ fn the_documented_example_loads() {
         }
         other => panic!("expected OAuth credentials, got {other:?}"),
     }
+}
+
+#[test]
+fn each_worker_binary_has_its_own_listener_key() {
+    let config = config::load(VALID, &vars()).expect("valid config");
+    assert_eq!(
+        config.workers.listen(Destination::Accounting),
+        (
+            Some("0.0.0.0:9091".parse().expect("addr")),
+            "workers.accounting_listen"
+        )
+    );
+    assert_eq!(
+        config.workers.listen(Destination::Crm),
+        (
+            Some("0.0.0.0:9092".parse().expect("addr")),
+            "workers.crm_listen"
+        )
+    );
+
+    // Without the section the workers serve no HTTP; port 0 picks a free port.
+    let start = VALID.find("[workers]").expect("section");
+    let end = VALID.find("[[tenants]]").expect("tenants");
+    let without = format!("{}{}", &VALID[..start], &VALID[end..]);
+    let config = config::load(&without, &vars()).expect("valid without [workers]");
+    assert_eq!(config.workers.listen(Destination::Accounting).0, None);
+    assert_eq!(config.workers.listen(Destination::Crm).0, None);
+    let any_port = VALID.replace("0.0.0.0:9092", "127.0.0.1:0");
+    let config = config::load(&any_port, &vars()).expect("port 0 is allowed");
+    assert_eq!(config.workers.crm_listen.map(|a| a.port()), Some(0));
 }
 
 #[test]
@@ -280,6 +321,21 @@ fn every_error_names_the_offending_key() {
             "tenants[0].sources[1].id",
         ),
         (
+            "worker listener that is not an address",
+            Box::new(|s| s.replace("\"0.0.0.0:9092\"", "\"localhost\"")),
+            "workers.crm_listen",
+        ),
+        (
+            "worker listener without a port",
+            Box::new(|s| s.replace("\"0.0.0.0:9091\"", "\"0.0.0.0\"")),
+            "workers.accounting_listen",
+        ),
+        (
+            "unknown workers key",
+            Box::new(|s| s.replace("[workers]", "[workers]\nmetrics_listen = \"0.0.0.0:9093\"")),
+            "workers.metrics_listen",
+        ),
+        (
             "short admin token",
             Box::new(|s| s.replace("alice-token-0123456789", "short")),
             "admin.tokens[1]",
@@ -288,6 +344,36 @@ fn every_error_names_the_offending_key() {
             "zero tolerance",
             Box::new(|s| s.replace("tolerance_secs = 120", "tolerance_secs = 0")),
             "tenants[0].sources[2].tolerance_secs",
+        ),
+        (
+            "retry ladder not increasing",
+            Box::new(|s| {
+                s.replace(
+                    "prefix = \"ledgerhook\"",
+                    "prefix = \"ledgerhook\"\nretry_delays_secs = [30, 5]",
+                )
+            }),
+            "broker.retry_delays_secs",
+        ),
+        (
+            "empty retry ladder",
+            Box::new(|s| {
+                s.replace(
+                    "prefix = \"ledgerhook\"",
+                    "prefix = \"ledgerhook\"\nretry_delays_secs = []",
+                )
+            }),
+            "broker.retry_delays_secs",
+        ),
+        (
+            "zero delivery limit",
+            Box::new(|s| {
+                s.replace(
+                    "prefix = \"ledgerhook\"",
+                    "prefix = \"ledgerhook\"\ndelivery_limit = 0",
+                )
+            }),
+            "broker.delivery_limit",
         ),
         (
             "unterminated variable",

@@ -416,26 +416,23 @@ pub async fn purge_bench_queues(amqp_url: &str, prefix: &str) {
 }
 
 pub async fn delete_bench_topology(amqp_url: &str, prefix: &str) {
+    delete_topology(amqp_url, &Topology::new(prefix)).await;
+}
+
+/// Deletes every queue and the exchange of `topology`.
+pub async fn delete_topology(amqp_url: &str, topology: &Topology) {
     if let Ok(conn) = Connection::connect(amqp_url, ConnectionProperties::default()).await {
         if let Ok(ch) = conn.create_channel().await {
-            let topology = Topology::new(prefix);
-            for d in Destination::ALL {
+            for queue in topology.queue_names() {
                 let _ = ch
-                    .queue_delete(topology.queue(d).into(), QueueDeleteOptions::default())
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
                     .await;
             }
-            let _ = ch
-                .queue_delete(
-                    topology.quarantine_queue().into(),
-                    QueueDeleteOptions::default(),
-                )
-                .await;
-            let _ = ch
-                .exchange_delete(
-                    topology.events_exchange().into(),
-                    ExchangeDeleteOptions::default(),
-                )
-                .await;
+            for exchange in topology.exchange_names() {
+                let _ = ch
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await;
+            }
         }
         let _ = conn.close(200, "done".into()).await;
     }

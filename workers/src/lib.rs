@@ -4,8 +4,11 @@
 pub mod auth;
 pub mod cli;
 pub mod connectors;
+pub mod failures;
 pub mod limits;
 pub mod metrics;
+pub mod ops;
+pub mod retry;
 pub mod runtime;
 pub mod sync;
 pub mod targets;

@@ -1,6 +1,9 @@
-//! Test harness: a router on port 0 with its own broker prefix, plus a broker peek and signers.
+//! Test harness: a router on port 0 with its own broker prefix and database, plus a broker
+//! peek and signers.
 
 #![allow(dead_code)]
+
+pub mod seed;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -11,13 +14,16 @@ use lapin::{
     BasicProperties, Connection, ConnectionProperties,
 };
 use ledgerhook_router::Application;
-use ledgerhook_shared::config;
+use ledgerhook_shared::{broker::Topology, config, store::Store};
+use secrecy::SecretString;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const STRIPE_SECRET: &str = "whsec_test_router_blackbox_0123456789";
 pub const XERO_KEY: &str = "xero-webhook-key-for-tests-0123456789abcdef";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| AMQP_URL.to_owned())
@@ -79,10 +85,55 @@ access_token = "static-token"
     )
 }
 
+/// A database of a test's own, created empty and dropped by `finish`. Names start with
+/// `lhrouter_` so a failed run's leftovers are easy to find.
+#[derive(Debug)]
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let (client, conn) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL answers (deploy/services.sh starts it)");
+        tokio::spawn(conn);
+        let name = format!("lhrouter_{}", uuid::Uuid::now_v7().simple());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        TestDb { name, url }
+    }
+
+    /// Connects (applying the migrations) for seeding and inspecting.
+    pub async fn store(&self) -> Store {
+        Store::connect(&SecretString::from(self.url.clone()), 4)
+            .await
+            .expect("store connects and migrates")
+    }
+
+    pub async fn drop_database(&self) {
+        if let Ok((client, conn)) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls).await {
+            tokio::spawn(conn);
+            let _ = client
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+        }
+    }
+}
+
+#[derive(Debug)]
 pub struct TestRouter {
     pub base: String,
     pub admin: String,
     pub prefix: String,
+    pub db: TestDb,
     pub shutdown: CancellationToken,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
@@ -94,12 +145,21 @@ impl TestRouter {
     }
 
     pub async fn spawn_with(broker_url: &str, max_body: usize) -> TestRouter {
+        Self::spawn_in(TestDb::create().await, broker_url, max_body).await
+    }
+
+    /// A router on `db`, which may already hold data; waits for the store unless the database
+    /// URL leads nowhere on purpose.
+    pub async fn spawn_in(db: TestDb, broker_url: &str, max_body: usize) -> TestRouter {
         let prefix = format!("lhtest-{}", uuid::Uuid::now_v7().simple());
-        let vars: HashMap<String, String> =
-            [("STRIPE_SECRET", STRIPE_SECRET), ("XERO_KEY", XERO_KEY)]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
+        let vars: HashMap<String, String> = [
+            ("STRIPE_SECRET", STRIPE_SECRET),
+            ("XERO_KEY", XERO_KEY),
+            ("DATABASE_URL", db.url.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         let config = config::load(&test_config(&prefix, broker_url, max_body), &vars)
             .expect("test config loads");
         let shutdown = CancellationToken::new();
@@ -111,6 +171,10 @@ impl TestRouter {
             let connected = app.wait_for_broker(Duration::from_secs(10)).await;
             assert!(connected, "router could not reach RabbitMQ at {broker_url}");
         }
+        if db.url.contains("127.0.0.1:5432") {
+            let connected = app.wait_for_store(Duration::from_secs(20)).await;
+            assert!(connected, "router could not reach PostgreSQL at {}", db.url);
+        }
         let base = format!("http://127.0.0.1:{}", app.port());
         let admin = format!("http://127.0.0.1:{}", app.admin_port());
         let handle = tokio::spawn(app.run_until_stopped());
@@ -118,6 +182,7 @@ impl TestRouter {
             base,
             admin,
             prefix,
+            db,
             shutdown,
             handle,
             client: reqwest::Client::new(),
@@ -128,11 +193,16 @@ impl TestRouter {
         format!("{}/webhooks/{tenant}/{source}", self.base)
     }
 
-    /// Stops the router and deletes its queues and exchange.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin)
+    }
+
+    /// Stops the router and deletes its queues, exchange and database.
     pub async fn finish(self) {
         self.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(35), self.handle).await;
         delete_topology(&self.prefix).await;
+        self.db.drop_database().await;
     }
 }
 
@@ -141,20 +211,17 @@ pub async fn delete_topology(prefix: &str) {
         return;
     };
     if let Ok(ch) = conn.create_channel().await {
-        for q in ["accounting", "crm", "quarantine"] {
+        let topology = Topology::new(prefix);
+        for q in topology.queue_names() {
             let _ = ch
-                .queue_delete(
-                    format!("{prefix}.{q}").into(),
-                    QueueDeleteOptions::default(),
-                )
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
                 .await;
         }
-        let _ = ch
-            .exchange_delete(
-                format!("{prefix}.events").into(),
-                ExchangeDeleteOptions::default(),
-            )
-            .await;
+        for exchange in topology.exchange_names() {
+            let _ = ch
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
     }
     let _ = conn.close(200, "done".into()).await;
 }

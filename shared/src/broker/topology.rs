@@ -1,7 +1,20 @@
 //! The RabbitMQ names and declarations every binary agrees on, declared idempotently at start.
 //!
 //! Only features RabbitMQ 3.10 and 4.x both have are used: a topic exchange, durable quorum
-//! queues and bindings. Declaring twice with the same arguments is a no-op.
+//! queues, queue-level message TTL on quorum queues, at-least-once dead-lettering
+//! (`x-dead-letter-strategy`, which needs `x-overflow = reject-publish`) and `x-delivery-limit`.
+//! Declaring twice with the same arguments is a no-op; every binary builds its `Topology` from the
+//! same `[broker]` settings, so they all declare the same arguments.
+//!
+//! ```text
+//! <prefix>.events --crm.#, payments.#--> <prefix>.accounting --delivery limit--> <prefix>.accounting.dead
+//!                                           ^      | transient failure: the worker publishes a copy
+//!                                           |      v  with its attempt header, then acks
+//!                  (TTL, back by the copy's  +-- <prefix>.retry.<n>s <-- fanout exchange <prefix>.retry.<n>s
+//!                   routing key = the destination queue)
+//! ```
+
+use std::time::Duration;
 
 use lapin::{
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
@@ -9,10 +22,26 @@ use lapin::{
     Channel, ExchangeKind,
 };
 
+/// The retry ladder's defaults: 5 s, 30 s, 2 min, 10 min, 1 h.
+pub const DEFAULT_RETRY_DELAYS: [Duration; 5] = [
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+];
+
+/// Deliveries of one message before the broker moves it to the destination's dead queue. Only
+/// returned deliveries count (a worker that crashed or lost its connection holding the message),
+/// never a retry through the ladder. RabbitMQ 4.0's own default is 20; 3.10 has none.
+pub const DEFAULT_DELIVERY_LIMIT: u32 = 20;
+
 /// Exchange and queue names under one prefix, so tests and tenants of a shared broker don't mix.
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
+    retry_delays: Vec<Duration>,
+    delivery_limit: u32,
 }
 
 /// Where a worker applies events: the accounting system or the CRM.
@@ -32,6 +61,11 @@ impl Destination {
         }
     }
 
+    /// The destination named `name` (`accounting` or `crm`).
+    pub fn parse(name: &str) -> Option<Destination> {
+        Destination::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+
     /// The routing-key patterns that feed this destination's queue: events from the opposite
     /// system, and payment events, which both sides record.
     pub fn binding_keys(&self) -> [&'static str; 2] {
@@ -43,14 +77,36 @@ impl Destination {
 }
 
 impl Topology {
+    /// The topology with the default retry ladder and delivery limit.
     pub fn new(prefix: impl Into<String>) -> Self {
         Topology {
             prefix: prefix.into(),
+            retry_delays: DEFAULT_RETRY_DELAYS.to_vec(),
+            delivery_limit: DEFAULT_DELIVERY_LIMIT,
         }
+    }
+
+    /// Replaces the retry ladder (each step a whole number of seconds, at least one step) and
+    /// the delivery limit. The config loader has validated both.
+    pub fn with_retry(mut self, delays: Vec<Duration>, delivery_limit: u32) -> Self {
+        if !delays.is_empty() {
+            self.retry_delays = delays;
+        }
+        self.delivery_limit = delivery_limit.max(1);
+        self
     }
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The delay of each step of the retry ladder, shortest first.
+    pub fn retry_delays(&self) -> &[Duration] {
+        &self.retry_delays
+    }
+
+    pub fn delivery_limit(&self) -> u32 {
+        self.delivery_limit
     }
 
     /// `<prefix>.events`, the topic exchange the router publishes canonical events to.
@@ -63,12 +119,46 @@ impl Topology {
         format!("{}.{}", self.prefix, destination.as_str())
     }
 
+    /// `<prefix>.retry.<seconds>s`: the fanout exchange and the delay queue of one step of the
+    /// ladder, shared by both destinations. A copy is published there with the destination
+    /// queue's name as its routing key; when its TTL runs out the queue dead-letters it through
+    /// the default exchange under that same key, so it lands back in its destination queue.
+    pub fn retry_queue(&self, delay: Duration) -> String {
+        format!("{}.retry.{}s", self.prefix, delay.as_secs())
+    }
+
+    /// `<prefix>.<destination>.dead`: messages the broker took away after the delivery limit;
+    /// the worker moves them into the dead-letter table.
+    pub fn dead_queue(&self, destination: Destination) -> String {
+        format!("{}.dead", self.queue(destination))
+    }
+
     /// `<prefix>.quarantine`: verified bodies that could not be parsed, kept whole for support.
     pub fn quarantine_queue(&self) -> String {
         format!("{}.quarantine", self.prefix)
     }
 
-    /// Declares the exchange, the destination queues with their bindings, and the quarantine.
+    /// Every queue `declare` declares, for tools that remove a topology.
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for destination in Destination::ALL {
+            names.push(self.queue(destination));
+            names.push(self.dead_queue(destination));
+        }
+        names.extend(self.retry_delays.iter().map(|d| self.retry_queue(*d)));
+        names.push(self.quarantine_queue());
+        names
+    }
+
+    /// Every exchange `declare` declares: the events exchange and one per retry step.
+    pub fn exchange_names(&self) -> Vec<String> {
+        let mut names = vec![self.events_exchange()];
+        names.extend(self.retry_delays.iter().map(|d| self.retry_queue(*d)));
+        names
+    }
+
+    /// Declares the exchange, the destination queues with their bindings, delay queues and dead
+    /// queues, and the quarantine.
     pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
         channel
             .exchange_declare(
@@ -83,7 +173,14 @@ impl Topology {
             .await?;
         for destination in Destination::ALL {
             let queue = self.queue(destination);
-            declare_quorum_queue(channel, &queue).await?;
+            // The dead queue first: the destination queue dead-letters into it.
+            declare_quorum_queue(channel, &self.dead_queue(destination), quorum_args()).await?;
+            let mut args = dead_letter_args(Some(&self.dead_queue(destination)));
+            args.insert(
+                ShortString::from("x-delivery-limit"),
+                AMQPValue::LongLongInt(i64::from(self.delivery_limit)),
+            );
+            declare_quorum_queue(channel, &queue, args).await?;
             for key in destination.binding_keys() {
                 channel
                     .queue_bind(
@@ -96,18 +193,82 @@ impl Topology {
                     .await?;
             }
         }
+        for delay in &self.retry_delays {
+            let name = self.retry_queue(*delay);
+            channel
+                .exchange_declare(
+                    name.as_str().into(),
+                    ExchangeKind::Fanout,
+                    ExchangeDeclareOptions {
+                        durable: true,
+                        ..ExchangeDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            // No dead-letter routing key: an expired copy keeps its own, the destination queue.
+            let mut args = dead_letter_args(None);
+            args.insert(
+                ShortString::from("x-message-ttl"),
+                AMQPValue::LongLongInt(delay.as_millis() as i64),
+            );
+            declare_quorum_queue(channel, &name, args).await?;
+            channel
+                .queue_bind(
+                    name.as_str().into(),
+                    name.as_str().into(),
+                    "".into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
         // The quarantine is fed through the default exchange by queue name.
-        declare_quorum_queue(channel, &self.quarantine_queue()).await?;
+        declare_quorum_queue(channel, &self.quarantine_queue(), quorum_args()).await?;
         Ok(())
     }
 }
 
-async fn declare_quorum_queue(channel: &Channel, name: &str) -> Result<(), lapin::Error> {
+fn quorum_args() -> FieldTable {
     let mut args = FieldTable::default();
     args.insert(
         ShortString::from("x-queue-type"),
         AMQPValue::LongString("quorum".into()),
     );
+    args
+}
+
+/// A quorum queue whose dead letters go, at least once, through the default exchange to
+/// `target`, or under their own routing key when there is none.
+fn dead_letter_args(target: Option<&str>) -> FieldTable {
+    let mut args = quorum_args();
+    args.insert(
+        ShortString::from("x-dead-letter-exchange"),
+        AMQPValue::LongString("".into()),
+    );
+    if let Some(target) = target {
+        args.insert(
+            ShortString::from("x-dead-letter-routing-key"),
+            AMQPValue::LongString(target.into()),
+        );
+    }
+    args.insert(
+        ShortString::from("x-dead-letter-strategy"),
+        AMQPValue::LongString("at-least-once".into()),
+    );
+    // at-least-once dead-lettering requires it; nothing sets a length limit, so it never rejects.
+    args.insert(
+        ShortString::from("x-overflow"),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    args
+}
+
+async fn declare_quorum_queue(
+    channel: &Channel,
+    name: &str,
+    args: FieldTable,
+) -> Result<(), lapin::Error> {
     channel
         .queue_declare(
             name.into(),
@@ -119,4 +280,26 @@ async fn declare_quorum_queue(channel: &Channel, name: &str) -> Result<(), lapin
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_prefix() {
+        let t = Topology::new("lh").with_retry(vec![Duration::from_secs(2)], 3);
+        assert_eq!(t.queue(Destination::Crm), "lh.crm");
+        assert_eq!(t.retry_queue(Duration::from_secs(120)), "lh.retry.120s");
+        assert_eq!(t.dead_queue(Destination::Crm), "lh.crm.dead");
+        assert_eq!(t.retry_delays(), &[Duration::from_secs(2)]);
+        assert_eq!(t.delivery_limit(), 3);
+    }
+
+    #[test]
+    fn an_empty_ladder_keeps_the_defaults() {
+        let t = Topology::new("lh").with_retry(vec![], 0);
+        assert_eq!(t.retry_delays(), &DEFAULT_RETRY_DELAYS);
+        assert_eq!(t.delivery_limit(), 1);
+    }
 }

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use crate::event::Category;
+use crate::{broker::Destination, event::Category};
 
 pub use validate::ProviderKind;
 
@@ -53,6 +53,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     pub store: StoreConfig,
     pub admin: AdminConfig,
+    pub workers: WorkersConfig,
     pub tenants: Vec<Tenant>,
 }
 
@@ -68,11 +69,40 @@ pub struct RouterConfig {
     pub confirm_window: usize,
 }
 
+/// Where each worker binary serves `/healthz`, `/readyz` and `/metrics`; none when unset.
+#[derive(Debug, Clone, Default)]
+pub struct WorkersConfig {
+    pub accounting_listen: Option<SocketAddr>,
+    pub crm_listen: Option<SocketAddr>,
+}
+
+impl WorkersConfig {
+    /// The listener address of `destination`'s worker, and the key it was configured by.
+    pub fn listen(&self, destination: Destination) -> (Option<SocketAddr>, &'static str) {
+        match destination {
+            Destination::Accounting => (self.accounting_listen, "workers.accounting_listen"),
+            Destination::Crm => (self.crm_listen, "workers.crm_listen"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// Holds the broker password, so it is a secret.
     pub url: SecretString,
     pub prefix: String,
+    /// The retry ladder: how long a transiently failed event waits before each new attempt.
+    pub retry_delays: Vec<std::time::Duration>,
+    /// Returned deliveries of one message before the broker gives it up as poison.
+    pub delivery_limit: u32,
+}
+
+impl BrokerConfig {
+    /// The topology every binary declares, with this config's ladder and delivery limit.
+    pub fn topology(&self) -> crate::broker::Topology {
+        crate::broker::Topology::new(self.prefix.clone())
+            .with_retry(self.retry_delays.clone(), self.delivery_limit)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -209,7 +239,16 @@ struct RawConfig {
     #[serde(default)]
     admin: RawAdmin,
     #[serde(default)]
+    workers: RawWorkers,
+    #[serde(default)]
     tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkers {
+    accounting_listen: Option<String>,
+    crm_listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +281,8 @@ struct RawBroker {
     url: String,
     #[serde(default = "default_prefix")]
     prefix: String,
+    retry_delays_secs: Option<Vec<u64>>,
+    delivery_limit: Option<u32>,
 }
 
 fn default_prefix() -> String {

@@ -8,8 +8,12 @@ use url::Url;
 use super::{
     AdminConfig, AdminToken, BrokerConfig, Config, ConfigError, Credentials, RateLimit, RawConfig,
     RawSource, RawTarget, RawTenant, RawToken, RouterConfig, Source, StoreConfig, Target, Tenant,
+    WorkersConfig,
 };
-use crate::event::Category;
+use crate::{
+    broker::{DEFAULT_DELIVERY_LIMIT, DEFAULT_RETRY_DELAYS},
+    event::Category,
+};
 
 /// The webhook schemes the router implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,9 +107,30 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             "must be non-empty and use only letters, digits, `-`, `_` and `.`",
         ));
     }
+    let retry_delays = match raw.broker.retry_delays_secs {
+        None => DEFAULT_RETRY_DELAYS.to_vec(),
+        Some(secs) => {
+            if secs.is_empty() || secs.contains(&0) || secs.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(ConfigError::invalid(
+                    "broker.retry_delays_secs",
+                    "must be one or more delays in seconds, each at least 1 and longer than the one before",
+                ));
+            }
+            secs.into_iter().map(Duration::from_secs).collect()
+        }
+    };
+    let delivery_limit = raw.broker.delivery_limit.unwrap_or(DEFAULT_DELIVERY_LIMIT);
+    if delivery_limit == 0 {
+        return Err(ConfigError::invalid(
+            "broker.delivery_limit",
+            "must be at least 1",
+        ));
+    }
     let broker = BrokerConfig {
         url: SecretString::from(String::from(broker_url)),
         prefix,
+        retry_delays,
+        delivery_limit,
     };
 
     let store_url = Url::parse(&raw.store.url)
@@ -118,6 +143,19 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
 
     let admin = AdminConfig {
         tokens: admin_tokens(raw.admin.tokens)?,
+    };
+
+    let workers = WorkersConfig {
+        accounting_listen: raw
+            .workers
+            .accounting_listen
+            .map(|a| socket_addr("workers.accounting_listen", &a))
+            .transpose()?,
+        crm_listen: raw
+            .workers
+            .crm_listen
+            .map(|a| socket_addr("workers.crm_listen", &a))
+            .transpose()?,
     };
 
     let mut seen = HashSet::new();
@@ -139,6 +177,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         broker,
         store,
         admin,
+        workers,
         tenants,
     })
 }

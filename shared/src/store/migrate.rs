@@ -8,6 +8,9 @@ use super::StoreError;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_oauth_seed.sql")),
+    (3, include_str!("migrations/0003_support.sql")),
+    (4, include_str!("migrations/0004_refunds.sql")),
+    (5, include_str!("migrations/0005_support_search.sql")),
 ];
 
 /// An arbitrary constant: the key of the advisory lock that serializes migrations.

@@ -4,14 +4,19 @@
 //! Functions take any `GenericClient`, so the worker runs a whole apply (lock, check, write,
 //! record) in one transaction and commits it before acking the message.
 
+mod dead_letters;
 mod migrate;
+mod refunds;
+pub mod support;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-pub use deadpool_postgres::{Object as Client, Transaction};
+pub use dead_letters::{dead_letter_action, dead_letter_reopen, dead_letter_replayed};
+pub use deadpool_postgres::{GenericClient, Object as Client, Transaction};
+pub use refunds::{refund_ledger_get, refund_ledger_put, refunded_on_invoice, RefundLedger};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -296,11 +301,14 @@ pub struct NewDeadLetter<'a> {
     pub source: &'a str,
     pub event_type: &'a str,
     pub event_id: Option<Uuid>,
+    pub idempotency_key: Option<&'a str>,
     pub subject: Option<&'a str>,
+    pub invoice_number: Option<&'a str>,
     pub event: &'a serde_json::Value,
+    /// `permanent` (the target refused), `exhausted` (the retry ladder ran out) or `poison`
+    /// (the message exceeded the queue's delivery limit).
     pub reason_class: &'a str,
     pub reason: &'a str,
-    pub attempts: &'a serde_json::Value,
 }
 
 pub async fn dead_letter_insert(
@@ -309,9 +317,10 @@ pub async fn dead_letter_insert(
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
     c.execute(
-        "INSERT INTO dead_letters (id, destination, tenant, source, event_type, event_id, subject, event,
-                                   reason_class, reason, attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO dead_letters (id, destination, tenant, source, event_type, event_id,
+                                   idempotency_key, subject, invoice_number, event, reason_class,
+                                   reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             &id,
             &d.destination,
@@ -319,15 +328,51 @@ pub async fn dead_letter_insert(
             &d.source,
             &d.event_type,
             &d.event_id,
+            &d.idempotency_key,
             &d.subject,
+            &d.invoice_number,
             d.event,
             &d.reason_class,
             &d.reason,
-            d.attempts,
         ],
     )
     .await?;
     Ok(id)
+}
+
+/// One failed attempt to apply an event, as support sees it.
+#[derive(Debug, Clone)]
+pub struct NewAttempt<'a> {
+    pub destination: &'a str,
+    pub idempotency_key: &'a str,
+    pub event_id: Uuid,
+    /// 1 for the first failure.
+    pub attempt: i32,
+    /// `transient`, `permanent` or `poison`.
+    pub class: &'a str,
+    /// The target's HTTP status, when it answered.
+    pub http_status: Option<i32>,
+    /// Why, with anything secret already removed.
+    pub message: &'a str,
+}
+
+pub async fn attempt_insert(c: &impl GenericClient, a: &NewAttempt<'_>) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO attempts (destination, idempotency_key, event_id, attempt, class, http_status,
+                               message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &a.destination,
+            &a.idempotency_key,
+            &a.event_id,
+            &a.attempt,
+            &a.class,
+            &a.http_status,
+            &a.message,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// One connection's OAuth2 token set. `SecretString` keeps the tokens out of `Debug` output.

@@ -3,7 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::{collections::HashMap, net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener},
+    sync::Arc,
+    time::Duration,
+};
 
 use hmac::{Hmac, Mac};
 use ledgerhook_router::Application;
@@ -13,7 +18,12 @@ use ledgerhook_shared::{
     store::Store,
 };
 use ledgerhook_tests::sandbox::{Options, Sandbox};
-use ledgerhook_workers::{runtime, sync::Worker, targets};
+use ledgerhook_workers::{
+    ops::{OpsServer, Probes},
+    runtime,
+    sync::Worker,
+    targets,
+};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +42,14 @@ pub const GLOBEX_HUBSPOT_TOKEN: &str = "e2e-globex-hubspot-token";
 pub const QBO_REALM: &str = "9130355";
 pub const QBO_TOKEN: &str = "e2e-quickbooks-access-token";
 pub const QBO_VERIFIER: &str = "e2e-quickbooks-verifier-token";
+/// Tenant `initech` keeps its CRM in Salesforce (whose Flow signs Standard Webhooks) and its
+/// books in a Xero organisation of its own.
+pub const SF_TOKEN: &str = "00Dinitech!e2e-salesforce-session";
+pub const INITECH_XERO_TENANT: &str = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+pub const INITECH_XERO_TOKEN: &str = "e2e-initech-xero-access-token";
+
+/// The admin API's bearer token in every e2e config; its name is `support`.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
 
 const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -43,11 +61,15 @@ pub struct Env {
     pub database_url: String,
     pub config: Config,
     pub router_url: String,
+    /// The router's admin listener: the admin API and the console.
+    pub admin_url: String,
     pub sandbox_url: String,
     pub http: reqwest::Client,
     router_stop: CancellationToken,
     sandbox_stop: CancellationToken,
     workers: Vec<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// Each worker's `/healthz`, `/readyz` and `/metrics` listener, in start order.
+    worker_listeners: Vec<(Destination, SocketAddr)>,
 }
 
 fn free_port() -> u16 {
@@ -96,6 +118,12 @@ public_base_url = "http://127.0.0.1:{router_port}"
 [broker]
 url = "{AMQP}"
 prefix = "{prefix}"
+# A short ladder, so retries show within a test; the Retry-After test needs a step over 7 s.
+retry_delays_secs = [1, 2, 3, 8, 13]
+delivery_limit = 3
+
+[admin]
+tokens = [{{ name = "support", token = "{ADMIN_TOKEN}" }}]
 
 [store]
 url = "{database_url}"
@@ -168,6 +196,39 @@ system = "hubspot"
 base_url = "http://127.0.0.1:{sandbox_port}/hubspot"
 access_token = "{GLOBEX_HUBSPOT_TOKEN}"
 {limits}
+
+[[tenants]]
+id = "initech"
+
+[[tenants.sources]]
+id = "stripe"
+provider = "stripe"
+secrets = ["{STRIPE_SECRET}"]
+
+[[tenants.sources]]
+id = "salesforce"
+provider = "standard-webhooks"
+category = "crm"
+system = "salesforce"
+secrets = ["{FLOW_SECRET}"]
+
+[[tenants.sources]]
+id = "xero"
+provider = "xero"
+secrets = ["{XERO_KEY}"]
+
+[tenants.accounting]
+system = "xero"
+base_url = "http://127.0.0.1:{sandbox_port}/xero"
+tenant_id = "{INITECH_XERO_TENANT}"
+access_token = "{INITECH_XERO_TOKEN}"
+{limits}
+
+[tenants.crm]
+system = "salesforce"
+base_url = "http://127.0.0.1:{sandbox_port}/salesforce"
+access_token = "{SF_TOKEN}"
+{limits}
 "#
     )
 }
@@ -181,6 +242,10 @@ impl Env {
 
     /// As `start`, with sandbox options (raised limits, latency) and the config to match.
     pub async fn start_with(workers_each: usize, options: Option<Options>) -> Env {
+        // `RUST_LOG=ledgerhook_workers=debug cargo test ... -- --nocapture` shows what happened.
+        if std::env::var_os("RUST_LOG").is_some() {
+            ledgerhook_shared::telemetry::init("e2e");
+        }
         let prefix = format!("lhe2e-{}", Uuid::now_v7().simple());
         let (database, database_url) = fresh_database().await;
         let router_port = free_port();
@@ -203,6 +268,7 @@ impl Env {
             router.wait_for_broker(Duration::from_secs(10)).await,
             "router reaches RabbitMQ"
         );
+        let admin_url = format!("http://127.0.0.1:{}", router.admin_port());
         tokio::spawn(router.run_until_stopped());
 
         let sandbox_stop = CancellationToken::new();
@@ -224,11 +290,13 @@ impl Env {
             database_url,
             config,
             router_url: format!("http://127.0.0.1:{router_port}"),
+            admin_url,
             sandbox_url,
             http: reqwest::Client::new(),
             router_stop,
             sandbox_stop,
             workers: Vec::new(),
+            worker_listeners: Vec::new(),
         };
         for _ in 0..workers_each {
             env.start_worker(Destination::Accounting).await;
@@ -244,9 +312,33 @@ impl Env {
             .expect("store");
         let tenants = targets::build(&self.config, &store).expect("targets");
         let worker = Arc::new(Worker::new(destination, &self.config, store, tenants));
+        let listener = OpsServer::bind(
+            "127.0.0.1:0".parse().expect("addr"),
+            Probes::for_worker(&worker),
+        )
+        .expect("worker listener binds");
+        self.worker_listeners
+            .push((destination, listener.local_addr()));
         let stop = CancellationToken::new();
-        let handle = tokio::spawn(runtime::run(worker, 8, stop.clone()));
+        let run_stop = stop.clone();
+        let handle = tokio::spawn(async move {
+            // As the binaries do: the listener closes after the drain.
+            let listener_stop = CancellationToken::new();
+            let served = tokio::spawn(listener.run_until(listener_stop.clone()));
+            runtime::run(worker, 8, run_stop).await;
+            listener_stop.cancel();
+            let _ = served.await;
+        });
         self.workers.push((stop, handle));
+    }
+
+    /// The base URLs (`http://127.0.0.1:<port>`) of the listeners of `destination`'s workers.
+    pub fn worker_urls(&self, destination: Destination) -> Vec<String> {
+        self.worker_listeners
+            .iter()
+            .filter(|(d, _)| *d == destination)
+            .map(|(_, addr)| format!("http://{addr}"))
+            .collect()
     }
 
     /// A Stripe-signed webhook to the router; returns the status.
@@ -422,7 +514,7 @@ impl Env {
         }
         self.router_stop.cancel();
         self.sandbox_stop.cancel();
-        ledgerhook_tests::load::delete_bench_topology(AMQP, &self.prefix).await;
+        ledgerhook_tests::load::delete_topology(AMQP, &self.config.broker.topology()).await;
         if let Ok((client, conn)) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls).await {
             tokio::spawn(conn);
             let _ = client
@@ -527,4 +619,306 @@ pub fn dec(v: &Value) -> rust_decimal::Decimal {
     use std::str::FromStr;
     rust_decimal::Decimal::from_str(&v.to_string())
         .unwrap_or_else(|_| panic!("{v} is not a number"))
+}
+
+impl Env {
+    /// Calls the sandbox's Salesforce REST API (`services/data/v60.0/<path>`) as an integration
+    /// user of tenant `initech`'s org would; returns the status and the JSON answer.
+    pub async fn salesforce(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(
+                method,
+                format!("{}/salesforce/services/data/v60.0/{path}", self.sandbox_url),
+            )
+            .bearer_auth(SF_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("sandbox answers");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// As `xero`, in another Xero organisation (its token and tenant id).
+    pub async fn xero_in(
+        &self,
+        token: &str,
+        xero_tenant: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        self.http
+            .request(
+                method,
+                format!("{}/xero/api.xro/2.0/{path}", self.sandbox_url),
+            )
+            .bearer_auth(token)
+            .header("xero-tenant-id", xero_tenant)
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
+    /// A Standard Webhooks message signed with `FLOW_SECRET`, to any tenant's source of that
+    /// provider (`post_flow` is acme's `flow`).
+    pub async fn post_standard_webhook(
+        &self,
+        tenant: &str,
+        source: &str,
+        id: &str,
+        body: &Value,
+    ) -> u16 {
+        use base64::Engine;
+        let body = serde_json::to_vec(body).expect("json");
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(FLOW_SECRET.trim_start_matches("whsec_"))
+            .expect("base64 secret");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
+        for part in [id.as_bytes(), b".", ts.as_bytes(), b".", &body] {
+            mac.update(part);
+        }
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        self.http
+            .post(format!("{}/webhooks/{tenant}/{source}", self.router_url))
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts)
+            .header("webhook-signature", format!("v1,{signature}"))
+            .body(body)
+            .send()
+            .await
+            .expect("router answers")
+            .status()
+            .as_u16()
+    }
+}
+
+impl Env {
+    /// `GET` on the admin API with the support token; the status and the JSON answer.
+    pub async fn admin_get(&self, path_and_query: &str) -> (u16, Value) {
+        let answer = self
+            .http
+            .get(format!("{}{path_and_query}", self.admin_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin API answers");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST` on the admin API with the support token; the status and the JSON answer.
+    pub async fn admin_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.admin_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("admin API answers");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls the admin API's dead-letter list (`query` without the `?`) until `check` holds.
+    pub async fn wait_for_dead_letters(
+        &self,
+        timeout: Duration,
+        query: &str,
+        what: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (status, list) = self
+                .admin_get(&format!("/api/v1/dead-letters?limit=500&{query}"))
+                .await;
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            if status == 200 && check(&items) {
+                return items;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}; dead letters ({status}): {list:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Env {
+    /// Calls the sandbox's QuickBooks Online API for tenant `globex`'s company
+    /// (`v3/company/<realm>/<path>`); returns the JSON answer.
+    pub async fn quickbooks(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self
+            .http
+            .request(
+                method,
+                format!(
+                    "{}/quickbooks/v3/company/{QBO_REALM}/{path}",
+                    self.sandbox_url
+                ),
+            )
+            .bearer_auth(QBO_TOKEN)
+            .header("Accept", "application/json");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// The HubSpot invoice numbered `number` in `tenant`'s portal and the line items associated
+/// with it, from a sandbox state dump.
+pub fn hubspot_invoice_with_lines<'a>(
+    state: &'a Value,
+    tenant: &str,
+    number: &str,
+) -> Option<(&'a Value, Vec<&'a Value>)> {
+    let objects = &state["hubspot"][tenant]["objects"];
+    let invoice = objects["invoices"]
+        .as_array()?
+        .iter()
+        .find(|i| i["properties"]["hs_number"] == number)?;
+    let ids: Vec<&Value> = invoice["associations"]["line_items"]["results"]
+        .as_array()
+        .map(|r| r.iter().map(|a| &a["id"]).collect())
+        .unwrap_or_default();
+    let lines = objects["line_items"]
+        .as_array()
+        .map(|all| all.iter().filter(|l| ids.contains(&&l["id"])).collect())
+        .unwrap_or_default();
+    Some((invoice, lines))
+}
+
+/// A Stripe `payment_intent.succeeded` event (API 2024-06-20, which names the invoice paid).
+pub fn stripe_payment_intent_for(
+    event_id: &str,
+    payment_intent: &str,
+    invoice_id: &str,
+    amount_minor: i64,
+) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "object": "event", "api_version": "2024-06-20",
+        "created": chrono::Utc::now().timestamp(), "type": "payment_intent.succeeded",
+        "data": { "object": {
+            "id": payment_intent, "object": "payment_intent", "amount": amount_minor,
+            "amount_received": amount_minor, "currency": "usd", "status": "succeeded",
+            "customer": "cus_NeZwdNtLEOXuvB", "invoice": invoice_id,
+            "payment_method_types": ["card"], "created": 1_764_700_000
+        }}
+    }))
+    .expect("json")
+}
+
+/// A Stripe refund object, as `refund.created` and an expanded charge's `refunds` carry it.
+pub fn stripe_refund_object(
+    refund_id: &str,
+    charge_id: &str,
+    payment_intent: &str,
+    amount_minor: i64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": refund_id, "object": "refund", "amount": amount_minor, "currency": "usd",
+        "charge": charge_id, "payment_intent": payment_intent, "reason": "requested_by_customer",
+        "status": "succeeded", "created": chrono::Utc::now().timestamp(), "metadata": {}
+    })
+}
+
+/// A Stripe `refund.created` event for one refund of a payment intent's charge.
+pub fn stripe_refund_created(
+    event_id: &str,
+    refund_id: &str,
+    charge_id: &str,
+    payment_intent: &str,
+    amount_minor: i64,
+) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "object": "event", "api_version": "2024-06-20",
+        "created": chrono::Utc::now().timestamp(), "type": "refund.created",
+        "data": { "object": stripe_refund_object(refund_id, charge_id, payment_intent, amount_minor) }
+    }))
+    .expect("json")
+}
+
+/// A Stripe `charge.refunded` event: the charge's refunded total, the sum of `refunds`, with
+/// the refunds `listed` (as API versions before 2022-11-15 send them, or when expanded) or
+/// without them (the default since).
+pub fn stripe_charge_refunded(
+    event_id: &str,
+    charge_id: &str,
+    payment_intent: &str,
+    amount_minor: i64,
+    refunds: &[(&str, i64)],
+    listed: bool,
+) -> Vec<u8> {
+    let amount_refunded: i64 = refunds.iter().map(|(_, a)| a).sum();
+    let mut charge = serde_json::json!({
+        "id": charge_id, "object": "charge", "amount": amount_minor,
+        "amount_captured": amount_minor, "amount_refunded": amount_refunded, "currency": "usd",
+        "customer": "cus_NeZwdNtLEOXuvB", "payment_intent": payment_intent, "paid": true,
+        "refunded": amount_refunded == amount_minor, "status": "succeeded"
+    });
+    if listed {
+        let data: Vec<serde_json::Value> = refunds
+            .iter()
+            .map(|(id, amount)| stripe_refund_object(id, charge_id, payment_intent, *amount))
+            .collect();
+        charge["refunds"] = serde_json::json!({ "object": "list", "data": data });
+    }
+    serde_json::to_vec(&serde_json::json!({
+        "id": event_id, "object": "event", "api_version": "2024-06-20",
+        "created": chrono::Utc::now().timestamp(), "type": "charge.refunded",
+        "data": { "object": charge }
+    }))
+    .expect("json")
+}
+
+/// A CRM invoice created, as the `flow` source (Standard Webhooks in ledgerhook's vocabulary)
+/// sends it: one line of `total` USD.
+pub fn flow_invoice_created(id: &str, number: &str, total: &str) -> Value {
+    serde_json::json!({
+        "type": "invoice.created",
+        "timestamp": "2026-12-01T10:00:00Z",
+        "data": {
+            "object": "invoice", "id": id, "number": number, "status": "open",
+            "currency": "USD",
+            "customer": { "id": "001ACME", "name": "Acme Ltd", "email": "ap@acme.example" },
+            "lines": [{ "description": "Retainer", "quantity": "1", "unit_price": total,
+                        "amount": { "amount": total, "currency": "USD" } }],
+            "total": { "amount": total, "currency": "USD" },
+            "updated_at": "2026-12-01T10:00:00Z"
+        }
+    })
+}
+
+/// How many invoices the sandbox's Xero organisation of tenant `acme` holds.
+pub fn xero_invoice_count(state: &Value) -> usize {
+    state["xero"][XERO_TENANT]["invoices"]
+        .as_array()
+        .map_or(0, Vec::len)
 }

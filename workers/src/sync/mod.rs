@@ -4,6 +4,7 @@
 
 mod customers;
 mod payments;
+mod refunds;
 mod to_accounting;
 mod to_crm;
 
@@ -13,13 +14,14 @@ use ledgerhook_shared::{
     broker::{Destination, Topology},
     config::Config,
     model::Invoice,
-    store::{self, Handled, NewDeadLetter, Store, StoreError},
+    store::{self, Handled, Store, StoreError},
     Event,
 };
 use secrecy::SecretString;
 
 use crate::{
     connectors::ApplyError,
+    metrics::WorkerMetrics,
     targets::{AccountingTarget, CrmTarget},
 };
 
@@ -126,7 +128,7 @@ pub struct Worker {
     broker_url: SecretString,
     store: Store,
     tenants: HashMap<String, Arc<TenantTargets>>,
-    metrics: crate::metrics::WorkerMetrics,
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl Worker {
@@ -138,12 +140,19 @@ impl Worker {
     ) -> Self {
         Worker {
             destination,
-            topology: Topology::new(config.broker.prefix.clone()),
+            topology: config.broker.topology(),
             broker_url: config.broker.url.clone(),
             store,
             tenants,
-            metrics: crate::metrics::WorkerMetrics::default(),
+            metrics: Arc::new(WorkerMetrics::new(destination)),
         }
+    }
+
+    /// Counts into `metrics`, which a listener may already be serving; it must be for the same
+    /// destination.
+    pub fn with_metrics(mut self, metrics: Arc<WorkerMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn destination(&self) -> Destination {
@@ -162,8 +171,18 @@ impl Worker {
         &self.store
     }
 
-    pub fn metrics(&self) -> &crate::metrics::WorkerMetrics {
+    pub fn metrics(&self) -> &Arc<WorkerMetrics> {
         &self.metrics
+    }
+
+    /// The tenant as a metrics label: only configured tenants, so a stray event cannot add
+    /// series.
+    pub(crate) fn tenant_label<'a>(&self, tenant: &'a str) -> &'a str {
+        if self.tenants.contains_key(tenant) {
+            tenant
+        } else {
+            ""
+        }
     }
 
     /// Applies one event in one transaction; the caller acks only after this returns `Ok`.
@@ -196,7 +215,11 @@ impl Worker {
         };
         store::inbox_record(&tx, &self.handled(event, &outcome)).await?;
         tx.commit().await?;
-        self.metrics.count(outcome.status);
+        self.metrics
+            .count(self.tenant_label(&event.tenant), outcome.status);
+        if outcome.status == "applied" {
+            self.metrics.observe_applied(event.receivedat);
+        }
         Ok(outcome)
     }
 
@@ -215,92 +238,6 @@ impl Worker {
             target_id: outcome.target_id.as_deref(),
             detail: outcome.detail.as_deref(),
         }
-    }
-
-    /// Journals a transient failure; best effort, since the retry itself is what matters.
-    pub async fn note_retry(&self, event: &Event, reason: &str) {
-        self.metrics.count("retried");
-        let outcome = Outcome {
-            status: "retried",
-            target_id: None,
-            detail: Some(reason.to_owned()),
-            invoice_number: None,
-        };
-        if let Ok(client) = self.store.client().await {
-            let _ = store::journal(
-                &client,
-                &event.tenant,
-                Some(&self.handled(event, &outcome)),
-                "retried",
-                None,
-                Some(reason),
-            )
-            .await;
-        }
-    }
-
-    /// Keeps the whole event with the reason; it is never deleted by the system.
-    pub async fn dead_letter(&self, event: &Event, reason: &str) -> Result<(), StoreError> {
-        let client = self.store.client().await?;
-        let json = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
-        let attempts = serde_json::json!([{ "at": chrono::Utc::now(), "error": reason }]);
-        store::dead_letter_insert(
-            &client,
-            &NewDeadLetter {
-                destination: self.destination.as_str(),
-                tenant: &event.tenant,
-                source: &event.source,
-                event_type: event.kind.as_str(),
-                event_id: Some(event.id),
-                subject: Some(&event.subject),
-                event: &json,
-                reason_class: "permanent",
-                reason,
-                attempts: &attempts,
-            },
-        )
-        .await?;
-        let outcome = Outcome {
-            status: "dead_lettered",
-            target_id: None,
-            detail: Some(reason.to_owned()),
-            invoice_number: None,
-        };
-        store::journal(
-            &client,
-            &event.tenant,
-            Some(&self.handled(event, &outcome)),
-            "dead_lettered",
-            None,
-            Some(reason),
-        )
-        .await?;
-        self.metrics.count("dead_lettered");
-        Ok(())
-    }
-
-    /// A message that is not even a canonical event, kept whole as text.
-    pub async fn dead_letter_raw(&self, body: &[u8], reason: &str) -> Result<(), StoreError> {
-        let client = self.store.client().await?;
-        let json = serde_json::json!({ "raw": String::from_utf8_lossy(body) });
-        store::dead_letter_insert(
-            &client,
-            &NewDeadLetter {
-                destination: self.destination.as_str(),
-                tenant: "",
-                source: "",
-                event_type: "",
-                event_id: None,
-                subject: None,
-                event: &json,
-                reason_class: "permanent",
-                reason,
-                attempts: &serde_json::json!([]),
-            },
-        )
-        .await?;
-        self.metrics.count("dead_lettered");
-        Ok(())
     }
 }
 

@@ -244,3 +244,69 @@ async fn an_older_update_after_a_newer_one_changes_nothing() {
     );
     env.finish().await;
 }
+
+/// HubSpot builds an invoice in several calls and announces each state. When ledgerhook's
+/// write fails after the invoice and its first line exist, the half-built invoice's webhooks
+/// must not flow back into Xero as a user's change; the retry completes HubSpot instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crm_write_that_fails_part_way_never_flows_back_into_accounting() {
+    let env = Env::start(1).await;
+    // The first line item is made and announced, but its answer is lost.
+    env.faults(
+        json!({ "system": "hubspot", "fail_after_next": 1, "status": 502,
+                       "fail_after_route": "POST /crm/v3/objects/line_items" }),
+    )
+    .await;
+    let contact = env
+        .xero(
+            Method::PUT,
+            "Contacts",
+            json!({ "Contacts": [{ "Name": "Initrode", "EmailAddress": "ap@initrode.example" }] }),
+        )
+        .await;
+    let contact_id = contact["Contacts"][0]["ContactID"]
+        .as_str()
+        .expect("contact id");
+    env.xero(
+        Method::PUT,
+        "Invoices",
+        json!({ "Invoices": [{
+            "Type": "ACCREC", "Contact": { "ContactID": contact_id }, "InvoiceNumber": "INV-6001",
+            "Status": "AUTHORISED", "CurrencyCode": "USD", "LineAmountTypes": "NoTax",
+            "Date": "2026-12-01", "DueDate": "2026-12-31",
+            "LineItems": [
+                { "Description": "Consulting", "Quantity": 2, "UnitAmount": 150.00, "AccountCode": "200" },
+                { "Description": "Travel", "Quantity": 1, "UnitAmount": 45.50, "AccountCode": "200" }
+            ]
+        }] }),
+    )
+    .await;
+    env.wait_for(WAIT, "the whole invoice in HubSpot", |s| {
+        hubspot_invoice(s, "INV-6001")
+            .is_some_and(|i| i["properties"]["hs_amount_billed"] == "345.50")
+    })
+    .await;
+    // Let every webhook of the half-built and the finished invoice be handled.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let state = env.state().await;
+    let invoices = xero_invoices(&state, "INV-6001");
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(dec(&invoices[0]["Total"]), Decimal::new(34550, 2));
+    assert_eq!(
+        invoices[0]["LineItems"].as_array().map(Vec::len),
+        Some(2),
+        "Xero keeps both lines: {:#}",
+        invoices[0]
+    );
+    let applied_to_xero: Vec<_> = env
+        .journal("applied")
+        .await
+        .into_iter()
+        .filter(|(destination, kind, _)| destination == "accounting" && kind.starts_with("invoice"))
+        .collect();
+    assert!(
+        applied_to_xero.is_empty(),
+        "nothing of HubSpot's went back to Xero: {applied_to_xero:?}"
+    );
+    env.finish().await;
+}

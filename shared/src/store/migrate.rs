@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("migrations/0003_support.sql")),
     (4, include_str!("migrations/0004_refunds.sql")),
     (5, include_str!("migrations/0005_support_search.sql")),
+    (6, include_str!("migrations/0006_write_intents.sql")),
 ];
 
 /// An arbitrary constant: the key of the advisory lock that serializes migrations.

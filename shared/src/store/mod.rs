@@ -432,3 +432,59 @@ pub async fn token_put(
     .await?;
     Ok(())
 }
+
+/// Announces a multi-call write of invoice `number` to `system`, committed at once on a
+/// connection of its own so that it stands even when the write's transaction rolls back.
+pub async fn write_intent_begin(
+    store: &Store,
+    tenant: &str,
+    system: &str,
+    number: &str,
+) -> Result<(), StoreError> {
+    store
+        .client()
+        .await?
+        .execute(
+            "INSERT INTO write_intents (tenant, system, invoice_number) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant, system, invoice_number)
+             DO UPDATE SET started_at = clock_timestamp()",
+            &[&tenant, &system, &number],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes the intent in the write's own transaction: it is gone when the write commits.
+pub async fn write_intent_end(
+    c: &impl GenericClient,
+    tenant: &str,
+    system: &str,
+    number: &str,
+) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM write_intents WHERE tenant = $1 AND system = $2 AND invoice_number = $3",
+        &[&tenant, &system, &number],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether a write of invoice `number` to `system` started within `within` and has not
+/// committed: its writer failed part-way and will retry, or is still at it.
+pub async fn write_intent_active(
+    c: &impl GenericClient,
+    tenant: &str,
+    system: &str,
+    number: &str,
+    within: std::time::Duration,
+) -> Result<bool, StoreError> {
+    let secs = within.as_secs_f64();
+    Ok(c.query_opt(
+        "SELECT 1 FROM write_intents
+              WHERE tenant = $1 AND system = $2 AND invoice_number = $3
+                AND started_at > clock_timestamp() - make_interval(secs => $4)",
+        &[&tenant, &system, &number, &secs],
+    )
+    .await?
+    .is_some())
+}

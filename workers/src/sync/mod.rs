@@ -206,6 +206,7 @@ impl Worker {
         }
         let ctx = Ctx {
             tx: &tx,
+            store: &self.store,
             event,
             tenant: &event.tenant,
         };
@@ -244,6 +245,8 @@ impl Worker {
 /// What a rule needs: the open transaction and the event.
 pub(crate) struct Ctx<'a> {
     pub tx: &'a store::Transaction<'a>,
+    /// For what must commit outside the transaction (a write intent).
+    pub store: &'a Store,
     pub event: &'a Event,
     pub tenant: &'a str,
 }

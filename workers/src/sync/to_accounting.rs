@@ -15,6 +15,10 @@ use super::{
 };
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
+/// How long an unfinished CRM write holds back the other direction. A writer that failed
+/// part-way retries on the ladder well within this; one that never comes back stops blocking.
+const WRITE_INTENT_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
     let Some(accounting) = &targets.accounting else {
         return Err(SyncError::permanent(format!(
@@ -118,6 +122,14 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
         },
         _ => invoice,
     };
+    if store::write_intent_active(ctx.tx, ctx.tenant, crm_system, &number, WRITE_INTENT_WAIT)
+        .await?
+    {
+        return Err(SyncError::transient(format!(
+            "ledgerhook's own write of invoice {number} to the CRM has not finished; the CRM's \
+             state may be half-built"
+        )));
+    }
     if let Some(done) = already_settled(ctx, &invoice, crm_system, acct_system, "the CRM").await? {
         return Ok(done);
     }

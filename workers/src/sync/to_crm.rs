@@ -181,9 +181,13 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
         ),
         _ => None,
     };
+    // HubSpot builds an invoice in several calls and announces each state; until this write
+    // commits, the accounting worker must not take those states for a user's change.
+    store::write_intent_begin(ctx.store, ctx.tenant, crm_system, &number).await?;
     let result = crm
         .upsert_invoice(existing.as_ref(), &invoice, customer.as_ref())
         .await?;
+    store::write_intent_end(ctx.tx, ctx.tenant, crm_system, &number).await?;
     store::link_put(
         ctx.tx,
         ctx.tenant,

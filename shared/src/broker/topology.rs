@@ -14,13 +14,14 @@
 //!                   routing key = the destination queue)
 //! ```
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use lapin::{
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable, ShortString},
     Channel, ExchangeKind,
 };
+use serde_json::Value;
 
 /// The retry ladder's defaults: 5 s, 30 s, 2 min, 10 min, 1 h.
 pub const DEFAULT_RETRY_DELAYS: [Duration; 5] = [
@@ -157,9 +158,39 @@ impl Topology {
         names
     }
 
+    /// Every queue `declare` declares, in its order, with the arguments it declares it with:
+    /// also what `deploy/rabbitmq/definitions.json` must hold.
+    pub fn queue_arguments(&self) -> Vec<(String, BTreeMap<String, Value>)> {
+        let mut queues = Vec::new();
+        for destination in Destination::ALL {
+            queues.push((self.dead_queue(destination), quorum_args()));
+            let mut args = dead_letter_args(Some(&self.dead_queue(destination)));
+            args.insert("x-delivery-limit".into(), Value::from(self.delivery_limit));
+            queues.push((self.queue(destination), args));
+        }
+        for delay in &self.retry_delays {
+            let mut args = dead_letter_args(None);
+            args.insert(
+                "x-message-ttl".into(),
+                Value::from(delay.as_millis() as u64),
+            );
+            queues.push((self.retry_queue(*delay), args));
+        }
+        queues.push((self.quarantine_queue(), quorum_args()));
+        queues
+    }
+
     /// Declares the exchange, the destination queues with their bindings, delay queues and dead
     /// queues, and the quarantine.
     pub async fn declare(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        let queues = self.queue_arguments();
+        let arguments = |name: &str| {
+            queues
+                .iter()
+                .find(|(queue, _)| queue == name)
+                .map(|(_, args)| field_table(args))
+                .unwrap_or_default()
+        };
         channel
             .exchange_declare(
                 self.events_exchange().into(),
@@ -174,13 +205,9 @@ impl Topology {
         for destination in Destination::ALL {
             let queue = self.queue(destination);
             // The dead queue first: the destination queue dead-letters into it.
-            declare_quorum_queue(channel, &self.dead_queue(destination), quorum_args()).await?;
-            let mut args = dead_letter_args(Some(&self.dead_queue(destination)));
-            args.insert(
-                ShortString::from("x-delivery-limit"),
-                AMQPValue::LongLongInt(i64::from(self.delivery_limit)),
-            );
-            declare_quorum_queue(channel, &queue, args).await?;
+            let dead = self.dead_queue(destination);
+            declare_quorum_queue(channel, &dead, arguments(&dead)).await?;
+            declare_quorum_queue(channel, &queue, arguments(&queue)).await?;
             for key in destination.binding_keys() {
                 channel
                     .queue_bind(
@@ -207,12 +234,7 @@ impl Topology {
                 )
                 .await?;
             // No dead-letter routing key: an expired copy keeps its own, the destination queue.
-            let mut args = dead_letter_args(None);
-            args.insert(
-                ShortString::from("x-message-ttl"),
-                AMQPValue::LongLongInt(delay.as_millis() as i64),
-            );
-            declare_quorum_queue(channel, &name, args).await?;
+            declare_quorum_queue(channel, &name, arguments(&name)).await?;
             channel
                 .queue_bind(
                     name.as_str().into(),
@@ -224,44 +246,45 @@ impl Topology {
                 .await?;
         }
         // The quarantine is fed through the default exchange by queue name.
-        declare_quorum_queue(channel, &self.quarantine_queue(), quorum_args()).await?;
+        let quarantine = self.quarantine_queue();
+        declare_quorum_queue(channel, &quarantine, arguments(&quarantine)).await?;
         Ok(())
     }
 }
 
-fn quorum_args() -> FieldTable {
-    let mut args = FieldTable::default();
-    args.insert(
-        ShortString::from("x-queue-type"),
-        AMQPValue::LongString("quorum".into()),
-    );
-    args
+fn quorum_args() -> BTreeMap<String, Value> {
+    BTreeMap::from([("x-queue-type".to_string(), Value::from("quorum"))])
 }
 
 /// A quorum queue whose dead letters go, at least once, through the default exchange to
 /// `target`, or under their own routing key when there is none.
-fn dead_letter_args(target: Option<&str>) -> FieldTable {
+fn dead_letter_args(target: Option<&str>) -> BTreeMap<String, Value> {
     let mut args = quorum_args();
-    args.insert(
-        ShortString::from("x-dead-letter-exchange"),
-        AMQPValue::LongString("".into()),
-    );
+    args.insert("x-dead-letter-exchange".into(), Value::from(""));
     if let Some(target) = target {
-        args.insert(
-            ShortString::from("x-dead-letter-routing-key"),
-            AMQPValue::LongString(target.into()),
-        );
+        args.insert("x-dead-letter-routing-key".into(), Value::from(target));
     }
     args.insert(
-        ShortString::from("x-dead-letter-strategy"),
-        AMQPValue::LongString("at-least-once".into()),
+        "x-dead-letter-strategy".into(),
+        Value::from("at-least-once"),
     );
     // at-least-once dead-lettering requires it; nothing sets a length limit, so it never rejects.
-    args.insert(
-        ShortString::from("x-overflow"),
-        AMQPValue::LongString("reject-publish".into()),
-    );
+    args.insert("x-overflow".into(), Value::from("reject-publish"));
     args
+}
+
+/// The AMQP table of queue arguments: strings as long strings, numbers as 64-bit integers.
+fn field_table(args: &BTreeMap<String, Value>) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (key, value) in args {
+        let value = match value {
+            Value::Number(n) => AMQPValue::LongLongInt(n.as_i64().unwrap_or(i64::MAX)),
+            Value::String(s) => AMQPValue::LongString(s.as_str().into()),
+            other => AMQPValue::LongString(other.to_string().into()),
+        };
+        table.insert(ShortString::from(key.as_str()), value);
+    }
+    table
 }
 
 async fn declare_quorum_queue(
@@ -294,6 +317,36 @@ mod tests {
         assert_eq!(t.dead_queue(Destination::Crm), "lh.crm.dead");
         assert_eq!(t.retry_delays(), &[Duration::from_secs(2)]);
         assert_eq!(t.delivery_limit(), 3);
+    }
+
+    #[test]
+    fn arguments_go_on_the_wire_as_long_strings_and_64_bit_integers() {
+        let t = Topology::new("lh");
+        let queues = t.queue_arguments();
+        let (_, accounting) = queues
+            .iter()
+            .find(|(name, _)| name == "lh.accounting")
+            .expect("declared");
+        let table = field_table(accounting);
+        let inner = table.inner();
+        assert_eq!(
+            inner.get(&ShortString::from("x-delivery-limit")),
+            Some(&AMQPValue::LongLongInt(20))
+        );
+        assert_eq!(
+            inner.get(&ShortString::from("x-dead-letter-routing-key")),
+            Some(&AMQPValue::LongString("lh.accounting.dead".into()))
+        );
+        let (_, retry) = queues
+            .iter()
+            .find(|(name, _)| name == "lh.retry.30s")
+            .expect("declared");
+        assert_eq!(
+            field_table(retry)
+                .inner()
+                .get(&ShortString::from("x-message-ttl")),
+            Some(&AMQPValue::LongLongInt(30_000))
+        );
     }
 
     #[test]

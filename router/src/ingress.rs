@@ -11,12 +11,15 @@ use bytes::{Bytes, BytesMut};
 use chrono::Utc;
 use futures::StreamExt;
 use ledgerhook_shared::{
-    broker::{OutgoingMessage, PublishError},
+    broker::{headers, OutgoingMessage, PublishError},
     config::{Source, Tenant},
     event::{Origin, CLOUDEVENTS_CONTENT_TYPE},
+    redact, telemetry,
+    trace::TraceParent,
     Event,
 };
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::{
     app::AppState,
@@ -94,7 +97,9 @@ impl IngressError {
     }
 }
 
-#[tracing::instrument(skip_all, fields(tenant = %path.0, source = %path.1))]
+/// The request's span continues the caller's W3C trace when it sent a valid `traceparent`, else
+/// starts one; every line logged for the request carries its `trace_id`, and every event
+/// published carries the span's own `traceparent` to the worker.
 pub async fn receive(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -102,6 +107,32 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, IngressError> {
     let (tenant_id, source_id) = path.into_inner();
+    let incoming = req
+        .headers()
+        .get(headers::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse);
+    let span = tracing::info_span!(
+        "receive",
+        tenant = %tenant_id,
+        source = %source_id,
+        trace_id = tracing::field::Empty,
+    );
+    let trace = telemetry::continue_trace(&span, incoming.as_ref());
+    span.record("trace_id", trace.trace_id_hex());
+    receive_in_trace(req, tenant_id, source_id, payload, state, trace)
+        .instrument(span)
+        .await
+}
+
+async fn receive_in_trace(
+    req: HttpRequest,
+    tenant_id: String,
+    source_id: String,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    trace: TraceParent,
+) -> Result<HttpResponse, IngressError> {
     let state = state.into_inner();
     let Some((tenant, source)) = state
         .config
@@ -113,7 +144,7 @@ pub async fn receive(
             source_id,
         });
     };
-    let result = handle(&req, payload, &state, tenant, source).await;
+    let result = handle(&req, payload, &state, tenant, source, &trace).await;
     let outcome = match &result {
         Ok(outcome) => outcome.label,
         Err(e) => e.outcome(),
@@ -173,6 +204,7 @@ async fn handle(
     state: &Arc<AppState>,
     tenant: &Tenant,
     source: &Source,
+    trace: &TraceParent,
 ) -> Result<Accepted, IngressError> {
     let limit = state.config.router.max_body_bytes;
     let body = read_body(req, payload, limit).await?;
@@ -213,10 +245,12 @@ async fn handle(
     let normalized = match verified.normalize(source.provider) {
         Ok(n) => n,
         Err(e) => {
-            quarantine(state, tenant, source, req, &verified.body, &e.0).await?;
+            // A parser's message may quote a value from the body, such as an email.
+            let reason = redact::emails(&e.0).into_owned();
+            quarantine(state, tenant, source, req, &verified.body, &reason).await?;
             return Err(IngressError::Unparseable {
                 provider: source.provider.as_str(),
-                reason: e.0,
+                reason,
             });
         }
     };
@@ -246,6 +280,7 @@ async fn handle(
         .map(|draft| Event::from_draft(draft, origin, received_at))
         .collect();
     let mut messages = Vec::with_capacity(events.len());
+    let traceparent = trace.to_string();
     for event in &events {
         let body = serde_json::to_vec(event).map_err(|e| IngressError::BodyRead(e.to_string()))?;
         messages.push(OutgoingMessage {
@@ -253,7 +288,10 @@ async fn handle(
             routing_key: event.routing_key(),
             message_id: event.id.to_string(),
             content_type: CLOUDEVENTS_CONTENT_TYPE.to_owned(),
-            headers: vec![("ledgerhook-tenant".to_owned(), tenant.id.clone())],
+            headers: vec![
+                ("ledgerhook-tenant".to_owned(), tenant.id.clone()),
+                (headers::TRACEPARENT.to_owned(), traceparent.clone()),
+            ],
             body,
         });
     }

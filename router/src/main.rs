@@ -27,11 +27,11 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init("ledgerhook-router");
     let args = Args::parse();
     let path = config::config_path(args.config.as_deref())?;
     let config = config::load_file(&path, &config::env_vars())
         .with_context(|| format!("loading {}", path.display()))?;
+    let telemetry = telemetry::init_with("ledgerhook-router", &config.telemetry);
 
     let shutdown = CancellationToken::new();
     let app = Application::build(config, shutdown.clone())
@@ -47,7 +47,9 @@ async fn main() -> anyhow::Result<()> {
         wait_for_signal().await;
         shutdown.cancel();
     });
-    app.run_until_stopped().await?;
+    let stopped = app.run_until_stopped().await;
+    telemetry.shutdown().await;
+    stopped?;
     Ok(())
 }
 

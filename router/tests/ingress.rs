@@ -102,6 +102,62 @@ async fn a_retried_webhook_keeps_its_idempotency_key() {
 }
 
 #[tokio::test]
+async fn published_events_carry_the_requests_trace_as_traceparent() {
+    use ledgerhook_shared::trace::TraceParent;
+    use support::seed::header;
+
+    let router = TestRouter::spawn().await;
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let body = stripe_event(
+        "evt_traced_0001",
+        "invoice.created",
+        stripe_invoice("in_traced", "INV-T1", "open", 1000, "usd"),
+    );
+    let send = |traceparent: Option<&'static str>| {
+        let mut request = router
+            .client
+            .post(router.url("acme", "stripe"))
+            .header(
+                "Stripe-Signature",
+                stripe_signature(STRIPE_SECRET, &body, now()),
+            )
+            .header("Content-Type", "application/json")
+            .body(body.clone());
+        if let Some(value) = traceparent {
+            request = request.header("traceparent", value);
+        }
+        request.send()
+    };
+    let queue = format!("{}.accounting", router.prefix);
+
+    // A valid incoming trace is continued: same trace id, the router's span as the parent.
+    assert_eq!(send(Some(incoming)).await.expect("request").status(), 200);
+    let messages = drain(&queue).await;
+    assert_eq!(messages.len(), 1);
+    let value = header(&messages[0], "traceparent").expect("traceparent header");
+    let published = TraceParent::parse(&value).expect("a valid traceparent");
+    assert_eq!(published.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_ne!(published.parent_id_hex(), "00f067aa0ba902b7");
+    assert!(published.is_sampled());
+
+    // No trace, or an invalid one: a new trace is started.
+    for traceparent in [
+        None,
+        Some("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        Some("garbage"),
+    ] {
+        assert_eq!(send(traceparent).await.expect("request").status(), 200);
+        let messages = drain(&queue).await;
+        assert_eq!(messages.len(), 1, "{traceparent:?}");
+        let value = header(&messages[0], "traceparent").expect("traceparent header");
+        let started = TraceParent::parse(&value).expect("a valid traceparent");
+        assert_ne!(started.trace_id(), 0);
+        assert_ne!(started.trace_id(), published.trace_id(), "{traceparent:?}");
+    }
+    router.finish().await;
+}
+
+#[tokio::test]
 async fn unknown_tenant_or_source_is_404() {
     let router = TestRouter::spawn().await;
     for (tenant, source) in [("acme", "paypal"), ("nobody", "stripe")] {

@@ -422,3 +422,52 @@ fn sandbox_base_urls_get_sandbox_token_endpoints() {
         other => panic!("expected OAuth, got {other:?}"),
     }
 }
+
+#[test]
+fn the_otlp_endpoint_is_optional_and_checked() {
+    let config = config::load(VALID, &vars()).expect("valid config");
+    assert_eq!(config.telemetry.otlp_endpoint, None);
+    assert_eq!(config.telemetry.otlp_traces_url(), None);
+
+    let with = |section: &str| VALID.replace("[[tenants]]", &format!("{section}\n\n[[tenants]]"));
+    let config = config::load(
+        &with("[telemetry]\notlp_endpoint = \"http://collector:4318\""),
+        &vars(),
+    )
+    .expect("an OTLP endpoint is allowed");
+    assert_eq!(
+        config.telemetry.otlp_traces_url().map(String::from),
+        Some("http://collector:4318/v1/traces".to_owned())
+    );
+    let config = config::load(
+        &with("[telemetry]\notlp_endpoint = \"https://otel.example.com/otlp/v1/traces\""),
+        &vars(),
+    )
+    .expect("a full traces URL is allowed");
+    assert_eq!(
+        config.telemetry.otlp_traces_url().map(String::from),
+        Some("https://otel.example.com/otlp/v1/traces".to_owned())
+    );
+    let config = config::load(&with("[telemetry]"), &vars()).expect("an empty section is allowed");
+    assert_eq!(config.telemetry.otlp_endpoint, None);
+
+    for (section, message) in [
+        ("otlp_endpoint = \"collector:4318\"", "http(s) URL"),
+        ("otlp_endpoint = \"grpc://collector:4317\"", "http(s) URL"),
+        ("otlp_endpoint = \"http://collector:4318/?x=1\"", "query"),
+        (
+            "otlp_endpoint = \"http://user:hunter2@collector:4318\"",
+            "credentials",
+        ),
+        ("otlp_endpoint = 4318", "invalid type"),
+    ] {
+        let err =
+            config::load(&with(&format!("[telemetry]\n{section}")), &vars()).expect_err(section);
+        assert_eq!(err.key(), Some("telemetry.otlp_endpoint"), "{section}");
+        assert!(err.to_string().contains(message), "{section}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+    let err = config::load(&with("[telemetry]\notlp_headers = \"x\""), &vars())
+        .expect_err("unknown keys are errors");
+    assert_eq!(err.key(), Some("telemetry.otlp_headers"));
+}

@@ -35,11 +35,22 @@ pub async fn main(destination: Destination) -> anyhow::Result<()> {
         Destination::Accounting => "ledgerhook-accounting-worker",
         Destination::Crm => "ledgerhook-crm-worker",
     };
-    telemetry::init(service);
     let args = Args::parse();
     let path = config::config_path(args.config.as_deref())?;
     let config = config::load_file(&path, &config::env_vars())
         .with_context(|| format!("loading {}", path.display()))?;
+    let telemetry = telemetry::init_with(service, &config.telemetry);
+    let result = run(destination, service, args, config).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn run(
+    destination: Destination,
+    service: &'static str,
+    args: Args,
+    config: config::Config,
+) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {

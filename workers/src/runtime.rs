@@ -25,7 +25,9 @@ use lapin::{
 };
 use ledgerhook_shared::{
     broker::{Publisher, PublisherOptions},
-    store, Event,
+    redact, store, telemetry,
+    trace::TraceParent,
+    Event,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
@@ -169,8 +171,10 @@ async fn handle(
     let event: Event = match serde_json::from_slice(&delivery.data) {
         Ok(event) => event,
         Err(e) => {
-            // Not a canonical event: kept as a dead letter, never retried.
+            // Not a canonical event: kept as a dead letter, never retried. The parser's message
+            // may quote a value from the message, such as an email.
             let reason = format!("message is not a canonical event: {e}");
+            let reason = redact::emails(&reason).into_owned();
             tracing::error!(%reason, "unreadable message; it becomes a dead letter");
             let stored = hold(shutdown, || {
                 failures::give_up_raw(worker, &delivery.data, GiveUp::Permanent, &reason)
@@ -191,7 +195,13 @@ async fn handle(
         attempt = history.attempts + 1,
         replay = history.replay.map(|r| r.to_string()),
         traceparent = history.traceparent.as_deref(),
+        trace_id = tracing::field::Empty,
     );
+    // The router's trace, so this event's lines join the router's by `trace_id`; an event
+    // without one (a replay from support) gets a trace of its own.
+    let parent = history.traceparent.as_deref().and_then(TraceParent::parse);
+    let trace = telemetry::continue_trace(&span, parent.as_ref());
+    span.record("trace_id", trace.trace_id_hex());
     apply_and_settle(worker, retries, &delivery, &event, &history, shutdown)
         .instrument(span)
         .await;
@@ -249,6 +259,9 @@ async fn apply_and_settle(
                 reason,
                 retry_after,
             }) => {
+                // Targets echo customer data back in errors; what is logged and kept for
+                // support has emails masked.
+                let reason = redact::emails(&reason);
                 let failures = history.attempts + 1;
                 let ladder = worker.topology().retry_delays();
                 let Some(delay) = next_delay(ladder, failures, retry_after) else {
@@ -301,6 +314,7 @@ async fn apply_and_settle(
                 return;
             }
             Err(SyncError::Permanent { reason }) => {
+                let reason = redact::emails(&reason);
                 tracing::error!(%reason, "permanent failure; the event becomes a dead letter");
                 let stored = hold(shutdown, || {
                     failures::give_up(

@@ -54,7 +54,28 @@ pub struct Config {
     pub store: StoreConfig,
     pub admin: AdminConfig,
     pub workers: WorkersConfig,
+    pub telemetry: TelemetryConfig,
     pub tenants: Vec<Tenant>,
+}
+
+/// `[telemetry]`: span export. Logs always go to stdout, whatever is set here.
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP collector spans are exported to, e.g. `http://collector:4318`; no export
+    /// when unset. Spans are posted to its `/v1/traces`.
+    pub otlp_endpoint: Option<Url>,
+}
+
+impl TelemetryConfig {
+    /// The URL spans are posted to: the endpoint's `/v1/traces`, unless it already names it.
+    pub fn otlp_traces_url(&self) -> Option<Url> {
+        let mut url = self.otlp_endpoint.clone()?;
+        if !url.path().ends_with("/v1/traces") {
+            let base = url.path().trim_end_matches('/').to_owned();
+            url.set_path(&format!("{base}/v1/traces"));
+        }
+        Some(url)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -241,7 +262,15 @@ struct RawConfig {
     #[serde(default)]
     workers: RawWorkers,
     #[serde(default)]
+    telemetry: RawTelemetry,
+    #[serde(default)]
     tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

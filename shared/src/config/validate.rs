@@ -7,8 +7,8 @@ use url::Url;
 
 use super::{
     AdminConfig, AdminToken, BrokerConfig, Config, ConfigError, Credentials, RateLimit, RawConfig,
-    RawSource, RawTarget, RawTenant, RawToken, RouterConfig, Source, StoreConfig, Target, Tenant,
-    WorkersConfig,
+    RawSource, RawTarget, RawTenant, RawToken, RouterConfig, Source, StoreConfig, Target,
+    TelemetryConfig, Tenant, WorkersConfig,
 };
 use crate::{
     broker::{DEFAULT_DELIVERY_LIMIT, DEFAULT_RETRY_DELAYS},
@@ -158,6 +158,14 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             .transpose()?,
     };
 
+    let telemetry = TelemetryConfig {
+        otlp_endpoint: raw
+            .telemetry
+            .otlp_endpoint
+            .map(|e| otlp_endpoint("telemetry.otlp_endpoint", &e))
+            .transpose()?,
+    };
+
     let mut seen = HashSet::new();
     let mut tenants = Vec::with_capacity(raw.tenants.len());
     for (i, t) in raw.tenants.into_iter().enumerate() {
@@ -178,6 +186,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         store,
         admin,
         workers,
+        telemetry,
         tenants,
     })
 }
@@ -515,6 +524,25 @@ fn http_url(key: &str, value: &str) -> Result<Url, ConfigError> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| ConfigError::invalid(key, format!("`{value}` is not an http(s) URL")))
+}
+
+/// A collector's base URL: http(s), no credentials, query or fragment (the exporter appends the
+/// signal's path, and credentials in a URL end up in logs).
+fn otlp_endpoint(key: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = http_url(key, value)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::invalid(
+            key,
+            "must not hold credentials; an OTLP collector endpoint is a plain URL",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("`{value}` must not have a query or fragment; give the collector's base URL, like http://collector:4318"),
+        ));
+    }
+    Ok(url)
 }
 
 fn positive_duration_ms(key: &str, ms: u64) -> Result<Duration, ConfigError> {

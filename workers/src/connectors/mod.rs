@@ -59,9 +59,16 @@ impl ApplyError {
         }
     }
 
-    /// Network-level failures (connect, timeout, reset) are always transient.
+    /// Network-level failures (connect, timeout, reset) are always transient. The request URL's
+    /// query is left out of the reason: a search puts customer data there (an email, a name).
     pub fn from_reqwest(e: &reqwest::Error) -> Self {
-        ApplyError::transient(format!("request failed: {e}"))
+        let mut message = e.to_string();
+        if let Some(url) = e.url().filter(|u| u.query().is_some()) {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            message = message.replace(url.as_str(), &format!("{bare}?…"));
+        }
+        ApplyError::transient(format!("request failed: {message}"))
     }
 }
 
@@ -203,4 +210,29 @@ pub trait CrmApi {
         existing: &RemoteInvoice,
         refunded: &Money,
     ) -> Result<RemoteInvoice, ApplyError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApplyError;
+
+    #[tokio::test]
+    async fn a_network_error_leaves_the_query_out_of_the_reason() {
+        // Port 1 refuses the connection, so the error names the URL.
+        let e = reqwest::Client::new()
+            .get("http://127.0.0.1:1/contacts/search?email=jane.doe%40example.com&name=Jane+Doe")
+            .send()
+            .await
+            .expect_err("nothing listens on port 1");
+        let ApplyError::Transient { reason, .. } = ApplyError::from_reqwest(&e) else {
+            panic!("a network error is transient");
+        };
+        assert!(
+            reason.contains("http://127.0.0.1:1/contacts/search?…"),
+            "{reason}"
+        );
+        for leaked in ["jane", "Jane", "example.com"] {
+            assert!(!reason.contains(leaked), "{leaked} in {reason}");
+        }
+    }
 }

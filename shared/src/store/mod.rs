@@ -233,8 +233,12 @@ pub async fn link_put(
     Ok(())
 }
 
-/// Records `version` for a source object and says whether it is new: false when a version at
-/// least as new was already applied, so the caller drops the stale event.
+/// Records `version` for a source object and says whether the event may be applied: false only
+/// when a strictly newer version was already applied, so the caller drops the stale event. An
+/// equal version is applied: providers' times have coarse precision (QuickBooks'
+/// `LastUpdatedTime` is whole seconds), so a create and a void in the same second share a
+/// version, and dropping the second would lose the void. Thin events re-read the object, so
+/// applying an equal version writes current state.
 pub async fn version_advance(
     c: &impl GenericClient,
     tenant: &str,
@@ -248,7 +252,7 @@ pub async fn version_advance(
             "INSERT INTO entity_versions (tenant, system, entity, id, version)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant, system, entity, id) DO UPDATE SET version = EXCLUDED.version
-               WHERE entity_versions.version < EXCLUDED.version
+               WHERE entity_versions.version <= EXCLUDED.version
              RETURNING version",
             &[&tenant, &system, &entity, &id, &version],
         )

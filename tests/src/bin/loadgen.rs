@@ -5,12 +5,18 @@
 //!   concurrency and confirm window: the broker's limit on this machine.
 //! - `bench`: starts `ledgerhook-router` with a throwaway config, runs baseline, router at full
 //!   concurrency, and router at half the measured peak rate, and prints the ratio in one run.
+//! - `demo prepare` and `demo run`: the quickstart's demo against a running system and its
+//!   sandbox (`ledgerhook_tests::demo`).
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ledgerhook_tests::load::{self, BaselineOptions, RouterLoad};
+use ledgerhook_shared::config;
+use ledgerhook_tests::{
+    demo::{self, DemoOptions},
+    load::{self, BaselineOptions, RouterLoad},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,6 +91,41 @@ enum Command {
         #[arg(long)]
         router_bin: Option<PathBuf>,
     },
+    /// The quickstart's demo: a change through every sync flow, made in the sandbox.
+    #[command(subcommand)]
+    Demo(Demo),
+}
+
+#[derive(Debug, Subcommand)]
+enum Demo {
+    /// Before starting the binaries: declare the config's RabbitMQ topology as they do and
+    /// empty its queues of what an earlier run left.
+    Prepare {
+        /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// With the sandbox, the router and both workers running: make one change per sync flow in
+    /// the sandbox's providers and wait until each shows in the other systems.
+    Run {
+        /// The TOML config file; defaults to $LEDGERHOOK_CONFIG.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "http://127.0.0.1:8900")]
+        sandbox: String,
+        /// Defaults to the first tenant with QuickBooks, HubSpot and a Stripe source.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How long each flow may take.
+        #[arg(long, default_value_t = 90)]
+        timeout_secs: u64,
+    },
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<config::Config> {
+    let path = config::config_path(path)?;
+    config::load_file(&path, &config::env_vars())
+        .with_context(|| format!("loading {}", path.display()))
 }
 
 #[tokio::main]
@@ -172,6 +213,28 @@ async fn main() -> anyhow::Result<()> {
                 Duration::from_secs(30),
             )
             .await?;
+        }
+        Command::Demo(Demo::Prepare { config }) => {
+            if let Err(e) = demo::prepare(&load_config(config.as_deref())?).await {
+                eprintln!("[demo] FAILED: {e:#}");
+                std::process::exit(1);
+            }
+        }
+        Command::Demo(Demo::Run {
+            config,
+            sandbox,
+            tenant,
+            timeout_secs,
+        }) => {
+            let options = DemoOptions {
+                sandbox_url: sandbox,
+                tenant,
+                timeout: Duration::from_secs(timeout_secs),
+            };
+            if let Err(e) = demo::run(&load_config(config.as_deref())?, &options).await {
+                println!("[demo] FAILED: {e:#}");
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

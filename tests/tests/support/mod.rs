@@ -366,29 +366,7 @@ impl Env {
 
     /// A canonical event from the `flow` source, signed per Standard Webhooks.
     pub async fn post_flow(&self, id: &str, body: &Value) -> u16 {
-        use base64::Engine;
-        let body = serde_json::to_vec(body).expect("json");
-        let ts = chrono::Utc::now().timestamp().to_string();
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(FLOW_SECRET.trim_start_matches("whsec_"))
-            .expect("base64 secret");
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
-        for part in [id.as_bytes(), b".", ts.as_bytes(), b".", &body] {
-            mac.update(part);
-        }
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        self.http
-            .post(format!("{}/webhooks/acme/flow", self.router_url))
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts)
-            .header("webhook-signature", format!("v1,{signature}"))
-            .body(body)
-            .send()
-            .await
-            .expect("router answers")
-            .status()
-            .as_u16()
+        self.post_standard_webhook("acme", "flow", id, body).await
     }
 
     /// The sandbox's whole state.

@@ -20,7 +20,7 @@ use ledgerhook_shared::{
 use secrecy::SecretString;
 
 use crate::{
-    connectors::ApplyError,
+    connectors::{ApplyError, RemoteInvoice},
     metrics::WorkerMetrics,
     targets::{AccountingTarget, CrmTarget},
 };
@@ -261,6 +261,25 @@ pub(crate) fn fingerprint(invoice: &Invoice) -> String {
         invoice.total.amount.normalize(),
         invoice.total.currency
     )
+}
+
+/// Remembers what ledgerhook wrote to an invoice in `system`, so the webhook it causes is known
+/// as an echo.
+pub(crate) async fn remember_write(
+    ctx: &Ctx<'_>,
+    system: &str,
+    written: &RemoteInvoice,
+) -> Result<(), SyncError> {
+    store::write_record(
+        ctx.tx,
+        ctx.tenant,
+        system,
+        "invoice",
+        written.id(),
+        &fingerprint(&written.invoice),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether an invoice event from `system` needs no write to `other_system`: `Some` with the

@@ -5,7 +5,7 @@ use ledgerhook_shared::{
     store,
 };
 
-use super::{fingerprint, refunds::remember_payment, Ctx, Outcome, SyncError};
+use super::{refunds::remember_payment, remember_write, Ctx, Outcome, SyncError};
 use crate::connectors::{AccountingApi, PaymentDraft};
 
 /// A payment, recorded once against the accounting invoice with the same number.
@@ -115,15 +115,7 @@ pub(crate) async fn payment<A: AccountingApi>(
     .await?;
     // The accounting webhook this payment causes must not bounce back as a CRM change.
     if let Some(after) = acct.get_invoice(invoice.id()).await? {
-        store::write_record(
-            ctx.tx,
-            ctx.tenant,
-            acct_system,
-            "invoice",
-            after.id(),
-            &fingerprint(&after.invoice),
-        )
-        .await?;
+        remember_write(ctx, acct_system, &after).await?;
     }
     Ok(Outcome::applied(payment_id, Some(&number)))
 }

@@ -15,7 +15,7 @@ use ledgerhook_shared::{
 };
 use rust_decimal::Decimal;
 
-use super::{fingerprint, Ctx, Outcome, SyncError};
+use super::{remember_write, Ctx, Outcome, SyncError};
 use crate::connectors::{AccountingApi, CrmApi, RefundDraft};
 
 /// Link entity: a paying system's invoice or payment id -> the invoice number it paid.
@@ -385,14 +385,6 @@ pub(crate) async fn to_crm<C: CrmApi, A: AccountingApi>(
     entry.ledger.recorded += amount;
     entry.ledger.last_id = Some(result.id().to_owned());
     settle(ctx, &refund, crm_system, &entry).await?;
-    store::write_record(
-        ctx.tx,
-        ctx.tenant,
-        crm_system,
-        "invoice",
-        result.id(),
-        &fingerprint(&result.invoice),
-    )
-    .await?;
+    remember_write(ctx, crm_system, &result).await?;
     Ok(Outcome::applied(result.id(), Some(&number)))
 }

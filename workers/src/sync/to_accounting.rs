@@ -9,9 +9,8 @@ use ledgerhook_shared::{
 use super::{
     already_settled,
     customers::{customer_for, customer_of},
-    fingerprint,
     payments::payment,
-    refunds, Ctx, Outcome, SyncError, TenantTargets,
+    refunds, remember_write, Ctx, Outcome, SyncError, TenantTargets,
 };
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
@@ -188,15 +187,7 @@ async fn crm_invoice<A: AccountingApi, C: CrmApi>(
         (acct_system, result.id()),
     )
     .await?;
-    store::write_record(
-        ctx.tx,
-        ctx.tenant,
-        acct_system,
-        "invoice",
-        result.id(),
-        &fingerprint(&result.invoice),
-    )
-    .await?;
+    remember_write(ctx, acct_system, &result).await?;
     Ok(Outcome::applied(result.id(), Some(&number)))
 }
 
@@ -236,15 +227,7 @@ async fn void_linked<A: AccountingApi>(
         return Ok(Outcome::skipped("the accounting invoice is already closed"));
     }
     let result = acct.void_invoice(&existing).await?;
-    store::write_record(
-        ctx.tx,
-        ctx.tenant,
-        acct_system,
-        "invoice",
-        result.id(),
-        &fingerprint(&result.invoice),
-    )
-    .await?;
+    remember_write(ctx, acct_system, &result).await?;
     Ok(Outcome::applied(
         result.id(),
         result.invoice.number.as_deref(),

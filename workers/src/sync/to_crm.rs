@@ -6,7 +6,7 @@ use ledgerhook_shared::{
     store, Category, EventType,
 };
 
-use super::{already_settled, fingerprint, refunds, Ctx, Outcome, SyncError, TenantTargets};
+use super::{already_settled, refunds, remember_write, Ctx, Outcome, SyncError, TenantTargets};
 use crate::connectors::{AccountingApi, CrmApi, RemoteInvoice};
 
 pub(crate) async fn apply(ctx: &Ctx<'_>, targets: &TenantTargets) -> Result<Outcome, SyncError> {
@@ -196,15 +196,7 @@ async fn accounting_invoice<C: CrmApi, A: AccountingApi>(
         (crm_system, result.id()),
     )
     .await?;
-    store::write_record(
-        ctx.tx,
-        ctx.tenant,
-        crm_system,
-        "invoice",
-        result.id(),
-        &fingerprint(&result.invoice),
-    )
-    .await?;
+    remember_write(ctx, crm_system, &result).await?;
     Ok(Outcome::applied(result.id(), Some(&number)))
 }
 
@@ -237,15 +229,7 @@ async fn mark_paid<C: CrmApi>(
     let result = crm
         .set_invoice_status(&existing, InvoiceStatus::Paid)
         .await?;
-    store::write_record(
-        ctx.tx,
-        ctx.tenant,
-        crm_system,
-        "invoice",
-        result.id(),
-        &fingerprint(&result.invoice),
-    )
-    .await?;
+    remember_write(ctx, crm_system, &result).await?;
     Ok(Outcome::applied(result.id(), Some(number)))
 }
 

@@ -169,7 +169,14 @@ async fn receive_in_trace(
             Ok(outcome.response())
         }
         Err(e) => {
-            tracing::warn!(outcome = e.outcome(), error = %e, "webhook refused");
+            // A parse error can quote the payload, which holds customers' data: its text is
+            // logged at debug only (support reads it in the quarantine).
+            if matches!(e, IngressError::Unparseable { .. }) {
+                tracing::debug!(error = %e, "why the payload was not understood");
+                tracing::warn!(outcome = e.outcome(), "webhook refused");
+            } else {
+                tracing::warn!(outcome = e.outcome(), error = %e, "webhook refused");
+            }
             Err(e)
         }
     }

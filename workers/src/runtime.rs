@@ -36,7 +36,7 @@ use tracing::Instrument;
 
 use crate::{
     failures::{self, GiveUp},
-    retry::{deferred, next_delay, History},
+    retry::{deferred, http_status, next_delay, History},
     sync::{Outcome, SyncError, Worker},
 };
 
@@ -175,7 +175,8 @@ async fn handle(
             // may quote a value from the message, such as an email.
             let reason = format!("message is not a canonical event: {e}");
             let reason = redact::emails(&reason).into_owned();
-            tracing::error!(%reason, "unreadable message; it becomes a dead letter");
+            tracing::error!("unreadable message; it becomes a dead letter");
+            tracing::debug!(%reason, "why it is unreadable");
             let stored = hold(shutdown, || {
                 failures::give_up_raw(worker, &delivery.data, GiveUp::Permanent, &reason)
             })
@@ -259,13 +260,18 @@ async fn apply_and_settle(
                 reason,
                 retry_after,
             }) => {
-                // Targets echo customer data back in errors; what is logged and kept for
-                // support has emails masked.
+                // Targets echo customer data back in errors (emails, names, addresses): the
+                // reason is kept for support with emails masked, and logged only at debug.
                 let reason = redact::emails(&reason);
                 let failures = history.attempts + 1;
                 let ladder = worker.topology().retry_delays();
                 let Some(delay) = next_delay(ladder, failures, retry_after) else {
-                    tracing::error!(%reason, attempts = failures, "the retry ladder is exhausted; the event becomes a dead letter");
+                    tracing::debug!(%reason, "the last failure");
+                    tracing::error!(
+                        http_status = http_status(&reason),
+                        attempts = failures,
+                        "the retry ladder is exhausted; the event becomes a dead letter"
+                    );
                     let reason = format!("gave up after {failures} attempts; the last: {reason}");
                     let stored = hold(shutdown, || {
                         failures::give_up(
@@ -282,7 +288,13 @@ async fn apply_and_settle(
                     settle(delivery, stored).await;
                     return;
                 };
-                tracing::warn!(%reason, attempt = failures, retry_in_s = delay.as_secs(), "transient failure; the event is retried");
+                tracing::debug!(%reason, "the failure");
+                tracing::warn!(
+                    http_status = http_status(&reason),
+                    attempt = failures,
+                    retry_in_s = delay.as_secs(),
+                    "transient failure; the event is retried"
+                );
                 let copy = deferred(
                     worker.topology(),
                     worker.destination(),
@@ -315,7 +327,11 @@ async fn apply_and_settle(
             }
             Err(SyncError::Permanent { reason }) => {
                 let reason = redact::emails(&reason);
-                tracing::error!(%reason, "permanent failure; the event becomes a dead letter");
+                tracing::debug!(%reason, "the failure");
+                tracing::error!(
+                    http_status = http_status(&reason),
+                    "permanent failure; the event becomes a dead letter"
+                );
                 let stored = hold(shutdown, || {
                     failures::give_up(
                         worker,

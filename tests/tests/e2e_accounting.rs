@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use ledgerhook_shared::broker::Destination;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{dec, Env, XERO_TENANT};
@@ -246,11 +247,12 @@ async fn an_older_update_after_a_newer_one_changes_nothing() {
 }
 
 /// HubSpot builds an invoice in several calls and announces each state. When ledgerhook's
-/// write fails after the invoice and its first line exist, the half-built invoice's webhooks
-/// must not flow back into Xero as a user's change; the retry completes HubSpot instead.
+/// write fails after the invoice and its first line exist, and the CRM worker is then away for
+/// a while, the half-built invoice's webhooks must not flow back into Xero as a user's change;
+/// the CRM worker completes HubSpot when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crm_write_that_fails_part_way_never_flows_back_into_accounting() {
-    let env = Env::start(1).await;
+    let mut env = Env::start(1).await;
     // The first line item is made and announced, but its answer is lost.
     env.faults(
         json!({ "system": "hubspot", "fail_after_next": 1, "status": 502,
@@ -281,23 +283,37 @@ async fn a_crm_write_that_fails_part_way_never_flows_back_into_accounting() {
         }] }),
     )
     .await;
+    env.wait_for(WAIT, "the write to fail after the first line item", |s| {
+        s["faults"]["hubspot"]["fail_after_next"] == 0 && hubspot_invoice(s, "INV-6001").is_some()
+    })
+    .await;
+    // The CRM worker goes away with the invoice half-built; its webhooks reach accounting.
+    env.stop_workers(Destination::Crm).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let state = env.state().await;
+    let invoices = xero_invoices(&state, "INV-6001");
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(
+        invoices[0]["LineItems"].as_array().map(Vec::len),
+        Some(2),
+        "Xero keeps both lines while HubSpot is half-built: {:#}",
+        invoices[0]
+    );
+    assert_eq!(dec(&invoices[0]["Total"]), Decimal::new(34550, 2));
+
+    env.start_worker(Destination::Crm).await;
     env.wait_for(WAIT, "the whole invoice in HubSpot", |s| {
         hubspot_invoice(s, "INV-6001")
             .is_some_and(|i| i["properties"]["hs_amount_billed"] == "345.50")
     })
     .await;
-    // Let every webhook of the half-built and the finished invoice be handled.
+    // Let every webhook of the finished invoice be handled.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let state = env.state().await;
     let invoices = xero_invoices(&state, "INV-6001");
     assert_eq!(invoices.len(), 1);
     assert_eq!(dec(&invoices[0]["Total"]), Decimal::new(34550, 2));
-    assert_eq!(
-        invoices[0]["LineItems"].as_array().map(Vec::len),
-        Some(2),
-        "Xero keeps both lines: {:#}",
-        invoices[0]
-    );
+    assert_eq!(invoices[0]["LineItems"].as_array().map(Vec::len), Some(2));
     let applied_to_xero: Vec<_> = env
         .journal("applied")
         .await
@@ -308,5 +324,8 @@ async fn a_crm_write_that_fails_part_way_never_flows_back_into_accounting() {
         applied_to_xero.is_empty(),
         "nothing of HubSpot's went back to Xero: {applied_to_xero:?}"
     );
+    // Nor did the half-built states end as dead letters for support to sort out: they waited.
+    let dead = env.journal("dead_lettered").await;
+    assert!(dead.is_empty(), "dead letters: {dead:?}");
     env.finish().await;
 }

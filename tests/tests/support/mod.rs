@@ -332,6 +332,26 @@ impl Env {
         self.workers.push((stop, handle));
     }
 
+    /// Stops every worker of `destination`, as a deploy or a crash loop would; each drains
+    /// first. `start_worker` brings one back.
+    pub async fn stop_workers(&mut self, destination: Destination) {
+        let mut kept = Vec::new();
+        let mut kept_listeners = Vec::new();
+        let workers = std::mem::take(&mut self.workers);
+        let listeners = std::mem::take(&mut self.worker_listeners);
+        for (worker, listener) in workers.into_iter().zip(listeners) {
+            if listener.0 == destination {
+                worker.0.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(10), worker.1).await;
+            } else {
+                kept.push(worker);
+                kept_listeners.push(listener);
+            }
+        }
+        self.workers = kept;
+        self.worker_listeners = kept_listeners;
+    }
+
     /// The base URLs (`http://127.0.0.1:<port>`) of the listeners of `destination`'s workers.
     pub fn worker_urls(&self, destination: Destination) -> Vec<String> {
         self.worker_listeners

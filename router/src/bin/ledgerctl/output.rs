@@ -59,7 +59,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 fn items(v: &Value) -> &[Value] {
-    v["items"].as_array().map(Vec::as_slice).unwrap_or_default()
+    list(&v["items"])
+}
+
+/// A JSON array's elements; nothing for anything else.
+fn list(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
 pub fn dead_letter_list(answer: &Value) -> String {
@@ -130,10 +135,7 @@ pub fn dead_letter(d: &Value) -> String {
     for (name, value) in fields {
         out.push_str(&format!("{:<17}{value}\n", format!("{name}:")));
     }
-    let attempts: Vec<Vec<String>> = d["attempts"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let attempts: Vec<Vec<String>> = list(&d["attempts"])
         .iter()
         .map(|a| {
             vec![
@@ -154,10 +156,7 @@ pub fn dead_letter(d: &Value) -> String {
             &attempts,
         ));
     }
-    let actions: Vec<Vec<String>> = d["actions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let actions: Vec<Vec<String>> = list(&d["actions"])
         .iter()
         .map(|a| {
             vec![
@@ -200,10 +199,7 @@ pub fn event_histories(answer: &Value) -> String {
             text(&e["invoice_number"]),
             time(&e["received_at"]),
         ));
-        let steps: Vec<Vec<String>> = e["steps"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        let steps: Vec<Vec<String>> = list(&e["steps"])
             .iter()
             .map(|s| {
                 vec![

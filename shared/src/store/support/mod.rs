@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::StoreError;
+use super::{dead_letter_action, StoreError};
 
 pub use history::{event_history, EventHistory, JournalStep};
 pub use replay::{
@@ -338,27 +338,11 @@ pub async fn dead_letter_discard(
             None => DiscardOutcome::NotFound,
         });
     }
-    action_insert(c, id, "discard", actor, Some(reason)).await?;
+    dead_letter_action(c, id, "discard", actor, Some(reason)).await?;
     Ok(match dead_letter_summary(c, id).await? {
         Some(s) => DiscardOutcome::Discarded(Box::new(s)),
         None => DiscardOutcome::NotFound,
     })
-}
-
-async fn action_insert(
-    c: &impl GenericClient,
-    id: Uuid,
-    action: &str,
-    actor: &str,
-    reason: Option<&str>,
-) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO dead_letter_actions (dead_letter_id, action, actor, reason)
-         VALUES ($1, $2, $3, $4)",
-        &[&id, &action, &actor, &reason],
-    )
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{action_insert, DeadLetterFilter, FilterParams, FILTER};
-use crate::store::StoreError;
+use super::{DeadLetterFilter, FilterParams, FILTER};
+use crate::store::{dead_letter_action, StoreError};
 
 /// What a replay publishes: the stored event, to its destination, marked with the dead letter.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ pub async fn dead_letter_mark_replay(
             None => ReplayMark::NotFound,
         });
     };
-    action_insert(c, id, "replay", actor, None).await?;
+    dead_letter_action(c, id, "replay", actor, None).await?;
     Ok(ReplayMark::Marked(replay_item(&row)))
 }
 

@@ -7,7 +7,7 @@ const STATUSES = ["open", "replaying", "replayed", "discarded"];
 const FILTER_FIELDS = ["tenant", "source", "type", "destination", "status", "q"];
 const REASON_PREVIEW = 90;
 
-const state = { filter: {}, cursor: null, shown: 0, detail: null };
+const state = { filter: {}, cursor: null, shown: 0, detail: null, listRequest: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -221,13 +221,18 @@ async function loadList(reset) {
     state.filter = readFilter();
     state.cursor = null;
     state.shown = 0;
+    // Never show the previous answer's rows under a new filter or after an action changed them.
+    $("dead-letter-rows").replaceChildren();
+    $("load-more").hidden = true;
+    $("list-summary").textContent = "Loading…";
   }
+  const request = ++state.listRequest;
   const page = await api(
     "GET",
     `/api/v1/dead-letters${query({ ...state.filter, cursor: reset ? undefined : state.cursor })}`,
   );
+  if (request !== state.listRequest) return; // a newer load has started; its answer wins
   const rows = $("dead-letter-rows");
-  if (reset) rows.replaceChildren();
   for (const item of page.items || []) rows.append(row(item));
   state.shown += (page.items || []).length;
   state.cursor = page.next_cursor || null;

@@ -9,7 +9,10 @@ use ledgerhook_shared::{
     config::{self, Config},
     store::{self, Store, TokenSet},
 };
-use ledgerhook_tests::sandbox::{Options, Sandbox};
+use ledgerhook_tests::{
+    database::{drop_database, TestDatabase},
+    sandbox::{Options, Sandbox},
+};
 use ledgerhook_workers::{
     auth::{ClientAuth, OAuthConfig, TokenHandle},
     connectors::ApplyError,
@@ -18,47 +21,21 @@ use ledgerhook_workers::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 use wiremock::{
     matchers::{body_string_contains, method},
     Mock, MockServer, ResponseTemplate,
 };
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const XERO_TENANT: &str = "0b4c4e2e-6f0a-4e43-9d8a-7c3a1b2c3d4e";
 const XERO_REFRESH: &str = "xero-initial-refresh-token";
 const XERO_SECRET: &str = "xero-client-secret-value";
 const HUBSPOT_REFRESH: &str = "hubspot-initial-refresh-token";
 const HUBSPOT_SECRET: &str = "hubspot-client-secret-value";
 
-fn admin_url() -> String {
-    std::env::var("LEDGERHOOK_TEST_PG").unwrap_or_else(|_| ADMIN_URL.to_owned())
-}
-
 /// A database of its own; the test drops it at its end.
 async fn fresh_database() -> (String, String) {
-    let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL answers (deploy/services.sh starts it)");
-    tokio::spawn(conn);
-    let name = format!("lhoauth_{}", Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let url = admin_url()
-        .rsplit_once('/')
-        .map(|(base, _)| format!("{base}/{name}"))
-        .expect("url");
-    (name, url)
-}
-
-async fn drop_database(name: &str) {
-    if let Ok((client, conn)) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await {
-        tokio::spawn(conn);
-        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        let _ = client.batch_execute(&drop).await;
-    }
+    let db = TestDatabase::create("lhoauth").await;
+    (db.name, db.url)
 }
 
 fn secret(s: &str) -> SecretString {

@@ -4,6 +4,7 @@
 
 use std::{net::SocketAddr, process::Stdio, time::Duration};
 
+use ledgerhook_tests::database::TestDatabase;
 use serde_json::Value;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -14,35 +15,19 @@ use uuid::Uuid;
 const ACCOUNTING: &str = env!("CARGO_BIN_EXE_ledgerhook-accounting-worker");
 const CRM: &str = env!("CARGO_BIN_EXE_ledgerhook-crm-worker");
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const WAIT: Duration = Duration::from_secs(30);
-
-fn admin_url() -> String {
-    std::env::var("LEDGERHOOK_TEST_PG").unwrap_or_else(|_| ADMIN_URL.to_owned())
-}
 
 /// A database of its own, and a config file using it; dropped by `Fixture::finish`.
 struct Fixture {
     dir: std::path::PathBuf,
-    database: String,
+    database: TestDatabase,
     prefix: String,
 }
 
 impl Fixture {
     async fn new(broker_url: &str, workers_section: &str) -> (Fixture, std::path::PathBuf) {
-        let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-            .await
-            .expect("PostgreSQL answers (deploy/services.sh starts it)");
-        tokio::spawn(conn);
-        let database = format!("lhops_{}", Uuid::now_v7().simple());
-        client
-            .batch_execute(&format!("CREATE DATABASE {database}"))
-            .await
-            .expect("create database");
-        let store_url = admin_url()
-            .rsplit_once('/')
-            .map(|(base, _)| format!("{base}/{database}"))
-            .expect("url");
+        let database = TestDatabase::create("lhops").await;
+        let store_url = database.url.clone();
         let prefix = format!("lhops-{}", Uuid::now_v7().simple());
         let dir = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -81,13 +66,7 @@ url = "{store_url}"
     async fn finish(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         ledgerhook_tests::load::delete_bench_topology(AMQP, &self.prefix).await;
-        if let Ok((client, conn)) =
-            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
-        {
-            tokio::spawn(conn);
-            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-            let _ = client.batch_execute(&drop).await;
-        }
+        self.database.drop_now().await;
     }
 }
 

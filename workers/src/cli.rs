@@ -12,6 +12,7 @@ use crate::{
     metrics::WorkerMetrics,
     ops::{OpsServer, Probes},
     runtime,
+    shared_limits::SharedLimits,
     sync::Worker,
     targets,
 };
@@ -77,10 +78,17 @@ async fn run(
     };
     let store = connect_store(&config, args.concurrency, &shutdown).await?;
     probes.set_store(store.clone());
-    let tenants = targets::build(&config, &store)?;
+    let limits = SharedLimits::new();
+    let tenants = targets::build(&config, &store, &limits)?;
+    // Checks in until the drain is over, so the other processes keep their parts small while
+    // this one still calls the providers.
+    let limits_stop = CancellationToken::new();
+    let sharing = tokio::spawn(limits.run(store.clone(), limits_stop.clone()));
     let worker = Arc::new(Worker::new(destination, &config, store, tenants).with_metrics(metrics));
     tracing::info!(service, "started");
     runtime::run(worker.clone(), args.concurrency.max(1), shutdown).await;
+    limits_stop.cancel();
+    let _ = sharing.await;
     // The drain is over: only now do probes and scrapers lose the listener.
     ops_stop.cancel();
     if let Some(ops) = ops {

@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod ops;
 pub mod retry;
 pub mod runtime;
+pub mod shared_limits;
 pub mod sync;
 pub mod targets;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("migrations/0004_refunds.sql")),
     (5, include_str!("migrations/0005_support_search.sql")),
     (6, include_str!("migrations/0006_write_intents.sql")),
+    (7, include_str!("migrations/0007_rate_limit_shares.sql")),
 ];
 
 /// An arbitrary constant: the key of the advisory lock that serializes migrations.

@@ -6,6 +6,7 @@
 
 mod dead_letters;
 mod migrate;
+mod rate_limits;
 mod refunds;
 pub mod support;
 
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 pub use dead_letters::{dead_letter_action, dead_letter_reopen, dead_letter_replayed};
 pub use deadpool_postgres::{GenericClient, Object as Client, Transaction};
+pub use rate_limits::{rate_limit_check_in, rate_limit_leave, rate_limit_pause, ConnectionShare};
 pub use refunds::{refund_ledger_get, refund_ledger_put, refunded_on_invoice, RefundLedger};
 
 #[derive(Debug, thiserror::Error)]

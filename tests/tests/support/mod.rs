@@ -17,10 +17,14 @@ use ledgerhook_shared::{
     config::{self, Config},
     store::Store,
 };
-use ledgerhook_tests::sandbox::{Options, Sandbox};
+use ledgerhook_tests::{
+    database::{drop_database, TestDatabase},
+    sandbox::{Options, Sandbox},
+};
 use ledgerhook_workers::{
     ops::{OpsServer, Probes},
     runtime,
+    shared_limits::SharedLimits,
     sync::Worker,
     targets,
 };
@@ -51,7 +55,6 @@ pub const INITECH_XERO_TOKEN: &str = "e2e-initech-xero-access-token";
 /// The admin API's bearer token in every e2e config; its name is `support`.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
 
-const ADMIN_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 pub struct Env {
@@ -77,22 +80,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
-}
-
-async fn fresh_database() -> (String, String) {
-    let (client, conn) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL answers (deploy/services.sh starts it)");
-    tokio::spawn(conn);
-    let name = format!("lhe2e_{}", Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    (
-        name.clone(),
-        format!("postgres://postgres@127.0.0.1:5432/{name}"),
-    )
 }
 
 fn config_text(
@@ -247,7 +234,10 @@ impl Env {
             ledgerhook_shared::telemetry::init("e2e");
         }
         let prefix = format!("lhe2e-{}", Uuid::now_v7().simple());
-        let (database, database_url) = fresh_database().await;
+        let TestDatabase {
+            name: database,
+            url: database_url,
+        } = TestDatabase::create("lhe2e").await;
         let router_port = free_port();
         let sandbox_listener = TcpListener::bind("127.0.0.1:0").expect("bind sandbox");
         let sandbox_port = sandbox_listener.local_addr().expect("addr").port();
@@ -310,7 +300,9 @@ impl Env {
         let store = Store::connect(&self.config.store.url, 12)
             .await
             .expect("store");
-        let tenants = targets::build(&self.config, &store).expect("targets");
+        let limits = SharedLimits::new();
+        let tenants = targets::build(&self.config, &store, &limits).expect("targets");
+        let sharing_store = store.clone();
         let worker = Arc::new(Worker::new(destination, &self.config, store, tenants));
         let listener = OpsServer::bind(
             "127.0.0.1:0".parse().expect("addr"),
@@ -322,12 +314,15 @@ impl Env {
         let stop = CancellationToken::new();
         let run_stop = stop.clone();
         let handle = tokio::spawn(async move {
-            // As the binaries do: the listener closes after the drain.
-            let listener_stop = CancellationToken::new();
-            let served = tokio::spawn(listener.run_until(listener_stop.clone()));
+            // As the binaries do: the listener closes and the rate-limit part is given back
+            // after the drain.
+            let after_drain = CancellationToken::new();
+            let served = tokio::spawn(listener.run_until(after_drain.clone()));
+            let sharing = tokio::spawn(limits.run(sharing_store, after_drain.clone()));
             runtime::run(worker, 8, run_stop).await;
-            listener_stop.cancel();
+            after_drain.cancel();
             let _ = served.await;
+            let _ = sharing.await;
         });
         self.workers.push((stop, handle));
     }
@@ -513,15 +508,7 @@ impl Env {
         self.router_stop.cancel();
         self.sandbox_stop.cancel();
         ledgerhook_tests::load::delete_topology(AMQP, &self.config.broker.topology()).await;
-        if let Ok((client, conn)) = tokio_postgres::connect(ADMIN_PG, tokio_postgres::NoTls).await {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.database
-                ))
-                .await;
-        }
+        drop_database(&self.database).await;
     }
 }
 

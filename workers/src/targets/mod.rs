@@ -22,6 +22,7 @@ use crate::{
         xero::{XeroClient, XeroOptions},
     },
     limits::{Limits, RateLimiter},
+    shared_limits::SharedLimits,
     sync::TenantTargets,
 };
 
@@ -39,22 +40,24 @@ pub enum TargetError {
 
 /// One entry per tenant. A tenant whose system has no connector yet is refused at start, with
 /// its name, rather than dead-lettering its events one by one. OAuth2 connections keep their
-/// token sets in `store`.
+/// token sets in `store`; every connection's rate limiter comes from `limits`, which divides it
+/// among the worker processes calling it.
 pub fn build(
     config: &Config,
     store: &Store,
+    limits: &SharedLimits,
 ) -> Result<HashMap<String, Arc<TenantTargets>>, TargetError> {
     let mut out = HashMap::new();
     for tenant in &config.tenants {
         let accounting = tenant
             .accounting
             .as_ref()
-            .map(|t| accounting(&tenant.id, t, store))
+            .map(|t| accounting(&tenant.id, t, store, limits))
             .transpose()?;
         let crm = tenant
             .crm
             .as_ref()
-            .map(|t| crm(&tenant.id, t, store))
+            .map(|t| crm(&tenant.id, t, store, limits))
             .transpose()?;
         out.insert(
             tenant.id.clone(),
@@ -96,6 +99,7 @@ fn accounting(
     tenant: &str,
     target: &Target,
     store: &Store,
+    limits: &SharedLimits,
 ) -> Result<AccountingTarget, TargetError> {
     use crate::connectors::quickbooks::{QuickbooksClient, QuickbooksOptions};
     match target.system.as_str() {
@@ -107,12 +111,12 @@ fn accounting(
                 token(tenant, target, store)?,
                 QuickbooksOptions::default(),
             );
-            Ok(AccountingTarget::Quickbooks(
-                match configured_limiter(target) {
-                    Some(limiter) => client.with_limiter(limiter),
-                    None => client,
-                },
-            ))
+            Ok(AccountingTarget::Quickbooks(client.with_limiter(limiter(
+                tenant,
+                target,
+                limits,
+                Limits::QUICKBOOKS,
+            ))))
         }
         "xero" => {
             let client = XeroClient::new(
@@ -121,10 +125,12 @@ fn accounting(
                 token(tenant, target, store)?,
                 XeroOptions::default(),
             );
-            Ok(AccountingTarget::Xero(match configured_limiter(target) {
-                Some(limiter) => client.with_limiter(limiter),
-                None => client,
-            }))
+            Ok(AccountingTarget::Xero(client.with_limiter(limiter(
+                tenant,
+                target,
+                limits,
+                Limits::XERO,
+            ))))
         }
         other => Err(TargetError::Unsupported {
             tenant: tenant.to_owned(),
@@ -133,7 +139,12 @@ fn accounting(
     }
 }
 
-fn crm(tenant: &str, target: &Target, store: &Store) -> Result<CrmTarget, TargetError> {
+fn crm(
+    tenant: &str,
+    target: &Target,
+    store: &Store,
+    limits: &SharedLimits,
+) -> Result<CrmTarget, TargetError> {
     use crate::connectors::salesforce::{SalesforceClient, SalesforceOptions};
     match target.system.as_str() {
         "salesforce" => {
@@ -142,10 +153,12 @@ fn crm(tenant: &str, target: &Target, store: &Store) -> Result<CrmTarget, Target
                 token(tenant, target, store)?,
                 SalesforceOptions::default(),
             );
-            Ok(CrmTarget::Salesforce(match configured_limiter(target) {
-                Some(limiter) => client.with_limiter(limiter),
-                None => client,
-            }))
+            Ok(CrmTarget::Salesforce(client.with_limiter(limiter(
+                tenant,
+                target,
+                limits,
+                Limits::SALESFORCE,
+            ))))
         }
         "hubspot" => {
             let client = HubspotClient::new(
@@ -153,10 +166,12 @@ fn crm(tenant: &str, target: &Target, store: &Store) -> Result<CrmTarget, Target
                 token(tenant, target, store)?,
                 HubspotOptions::default(),
             );
-            Ok(CrmTarget::Hubspot(match configured_limiter(target) {
-                Some(limiter) => client.with_limiter(limiter),
-                None => client,
-            }))
+            Ok(CrmTarget::Hubspot(client.with_limiter(limiter(
+                tenant,
+                target,
+                limits,
+                Limits::HUBSPOT,
+            ))))
         }
         other => Err(TargetError::Unsupported {
             tenant: tenant.to_owned(),
@@ -165,14 +180,21 @@ fn crm(tenant: &str, target: &Target, store: &Store) -> Result<CrmTarget, Target
     }
 }
 
-/// The limiter for a connection whose config states its own limits; `None` keeps the
-/// connector's preset for the provider's published limits.
-fn configured_limiter(target: &Target) -> Option<Arc<RateLimiter>> {
-    target.rate_limit.map(|l| {
-        Arc::new(RateLimiter::new(Limits {
-            requests: l.requests,
-            per: l.window,
-            concurrent: l.concurrent as usize,
-        }))
-    })
+/// The connection's limiter (`<tenant>/<system>`, as for OAuth2), with the limits the config
+/// states for it or else the provider's `published` ones.
+fn limiter(
+    tenant: &str,
+    target: &Target,
+    limits: &SharedLimits,
+    published: Limits,
+) -> Arc<RateLimiter> {
+    let stated = target.rate_limit.map(|l| Limits {
+        requests: l.requests,
+        per: l.window,
+        concurrent: l.concurrent as usize,
+    });
+    limits.limiter(
+        &format!("{tenant}/{}", target.system),
+        stated.unwrap_or(published),
+    )
 }

@@ -136,6 +136,32 @@ async fn a_synced_invoice_is_counted_timed_and_its_echo_counted_as_suppressed() 
         "{text}"
     );
 
+    // The Xero connection's limits are shared between the processes calling it (this test's
+    // two workers at most), reported at the next check-in.
+    let connection = [("destination", "accounting"), ("connection", "acme/xero")];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let sharing = loop {
+        let (_, text) = get(&env, &format!("{accounting}/metrics")).await;
+        if let Some(n) = sample(&text, "ledgerhook_worker_rate_limit_processes", &connection) {
+            assert!(
+                sample(
+                    &text,
+                    "ledgerhook_worker_rate_limit_wait_seconds_total",
+                    &connection
+                )
+                .is_some(),
+                "{text}"
+            );
+            break n;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no rate-limit share reported:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!((1.0..=2.0).contains(&sharing), "{sharing} processes");
+
     // Every suppression the journal records is counted, and at least one happened.
     let text = counted_as_journaled(&env, Destination::Crm, "suppressed").await;
     assert!(

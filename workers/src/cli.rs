@@ -79,6 +79,7 @@ async fn run(
     let store = connect_store(&config, args.concurrency, &shutdown).await?;
     probes.set_store(store.clone());
     let limits = SharedLimits::new();
+    limits.report_to(metrics.clone());
     let tenants = targets::build(&config, &store, &limits)?;
     // Checks in until the drain is over, so the other processes keep their parts small while
     // this one still calls the providers.

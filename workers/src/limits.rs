@@ -8,7 +8,10 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, MutexGuard,
+    },
     time::Duration,
 };
 
@@ -65,6 +68,8 @@ pub struct RateLimiter {
     window: Mutex<Window>,
     /// Woken when a request ends or the share changes, so waiters for a slot look again.
     changed: Notify,
+    /// Microseconds callers spent waiting, not yet reported.
+    waited_us: AtomicU64,
 }
 
 /// Held while a request is in flight; dropping it frees the concurrency slot.
@@ -86,6 +91,7 @@ impl RateLimiter {
             limits,
             window: Mutex::new(Window::default()),
             changed: Notify::new(),
+            waited_us: AtomicU64::new(0),
         }
     }
 
@@ -102,15 +108,24 @@ impl RateLimiter {
 
     /// Waits for a concurrency slot, the end of any 429 pause, and room in the window.
     pub async fn acquire(&self) -> Permit<'_> {
+        let asked = Instant::now();
+        let mut waited = false;
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             // Registered before looking, so a release between the look and the wait is not missed.
             changed.as_mut().enable();
             let wait = match self.lock().try_take(Instant::now(), &self.limits) {
-                Ok(()) => return Permit { limiter: self },
+                Ok(()) => {
+                    if waited {
+                        let us = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        self.waited_us.fetch_add(us, Ordering::Relaxed);
+                    }
+                    return Permit { limiter: self };
+                }
                 Err(wait) => wait,
             };
+            waited = true;
             match wait {
                 Wait::Slot => changed.await,
                 Wait::Until(at) => {
@@ -149,6 +164,11 @@ impl RateLimiter {
     pub fn set_share(&self, processes: u32) {
         self.lock().share = processes.max(1);
         self.changed.notify_waiters();
+    }
+
+    /// How long callers waited for this limiter since the last call of this function.
+    pub fn take_waited(&self) -> Duration {
+        Duration::from_micros(self.waited_us.swap(0, Ordering::Relaxed))
     }
 
     /// How many processes this one believes share the connection.
@@ -407,6 +427,11 @@ mod tests {
             .await
             .expect("woken by the release")
             .unwrap();
+        assert!(
+            limiter.take_waited() > Duration::ZERO,
+            "the wait is counted"
+        );
+        assert_eq!(limiter.take_waited(), Duration::ZERO, "and reported once");
 
         let _held = limiter.acquire().await;
         let waiter = {

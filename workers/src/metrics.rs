@@ -35,6 +35,12 @@ pub struct EventLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionLabels {
+    /// `<tenant>/<system>`.
+    pub connection: String,
+}
+
 #[derive(Debug)]
 pub struct WorkerMetrics {
     registry: Registry,
@@ -43,6 +49,8 @@ pub struct WorkerMetrics {
     queue_lag_seconds: Histogram,
     in_flight: Gauge,
     consuming: Gauge,
+    rate_limit_processes: Family<ConnectionLabels, Gauge>,
+    rate_limit_wait_seconds: Family<ConnectionLabels, Counter<f64, AtomicU64>>,
     totals: [AtomicU64; 5],
 }
 
@@ -88,6 +96,19 @@ impl WorkerMetrics {
             "1 while a consumer is attached to the destination's queue",
             consuming.clone(),
         );
+        let rate_limit_processes = Family::<ConnectionLabels, Gauge>::default();
+        registry.register(
+            "rate_limit_processes",
+            "Worker processes sharing a connection's API limits; each keeps to its part",
+            rate_limit_processes.clone(),
+        );
+        let rate_limit_wait_seconds =
+            Family::<ConnectionLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "rate_limit_wait_seconds",
+            "Time calls to a connection waited for its API limits (a window, a concurrency slot or a 429 pause)",
+            rate_limit_wait_seconds.clone(),
+        );
         WorkerMetrics {
             registry,
             events,
@@ -95,6 +116,8 @@ impl WorkerMetrics {
             queue_lag_seconds,
             in_flight,
             consuming,
+            rate_limit_processes,
+            rate_limit_wait_seconds,
             totals: Default::default(),
         }
     }
@@ -120,6 +143,20 @@ impl WorkerMetrics {
     /// A delivery of an event received at `received_at` was just taken from the queue.
     pub fn observe_pickup(&self, received_at: DateTime<Utc>) {
         self.queue_lag_seconds.observe(seconds_since(received_at));
+    }
+
+    /// How many processes share `connection`'s limits, and how long calls waited for them since
+    /// the last report.
+    pub fn rate_limit(&self, connection: &str, processes: u32, waited: std::time::Duration) {
+        let labels = ConnectionLabels {
+            connection: connection.to_owned(),
+        };
+        self.rate_limit_processes
+            .get_or_create(&labels)
+            .set(i64::from(processes));
+        self.rate_limit_wait_seconds
+            .get_or_create(&labels)
+            .inc_by(waited.as_secs_f64());
     }
 
     /// Counts a delivery as in flight until the guard drops.
@@ -218,6 +255,18 @@ mod tests {
             "{text}"
         );
         assert_eq!(metrics.snapshot(), [2, 1, 0, 0, 0]);
+
+        metrics.rate_limit("acme/xero", 2, std::time::Duration::from_millis(1500));
+        metrics.rate_limit("acme/xero", 2, std::time::Duration::from_millis(500));
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"ledgerhook_worker_rate_limit_processes{destination="crm",connection="acme/xero"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ledgerhook_worker_rate_limit_wait_seconds_total{destination="crm",connection="acme/xero"} 2.0"#),
+            "{text}"
+        );
     }
 
     #[test]

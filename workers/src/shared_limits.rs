@@ -10,7 +10,7 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -18,7 +18,10 @@ use ledgerhook_shared::store::{self, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::limits::{Limits, RateLimiter};
+use crate::{
+    limits::{Limits, RateLimiter},
+    metrics::WorkerMetrics,
+};
 
 /// How often a process checks in.
 pub const CHECK_IN_EVERY: Duration = Duration::from_secs(2);
@@ -32,6 +35,7 @@ pub const CALLING_FOR: Duration = Duration::from_secs(60);
 pub struct SharedLimits {
     process: Uuid,
     limiters: Mutex<BTreeMap<String, Arc<RateLimiter>>>,
+    metrics: OnceLock<Arc<WorkerMetrics>>,
 }
 
 impl SharedLimits {
@@ -39,7 +43,22 @@ impl SharedLimits {
         Arc::new(SharedLimits {
             process: Uuid::new_v4(),
             limiters: Mutex::default(),
+            metrics: OnceLock::new(),
         })
+    }
+
+    /// Reports each connection's share and wait time to `metrics` at every check-in.
+    pub fn report_to(&self, metrics: Arc<WorkerMetrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    fn report(&self) {
+        let Some(metrics) = self.metrics.get() else {
+            return;
+        };
+        for (name, limiter) in self.lock().iter() {
+            metrics.rate_limit(name, limiter.share(), limiter.take_waited());
+        }
     }
 
     /// The one limiter of `connection` in this process (created with `limits` the first time).
@@ -119,6 +138,7 @@ impl SharedLimits {
                 }
                 Err(_) => {}
             }
+            self.report();
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tokio::time::sleep(CHECK_IN_EVERY) => {}

@@ -304,6 +304,7 @@ impl Env {
         let tenants = targets::build(&self.config, &store, &limits).expect("targets");
         let sharing_store = store.clone();
         let worker = Arc::new(Worker::new(destination, &self.config, store, tenants));
+        limits.report_to(worker.metrics().clone());
         let listener = OpsServer::bind(
             "127.0.0.1:0".parse().expect("addr"),
             Probes::for_worker(&worker),

@@ -14,7 +14,7 @@ use ledgerhook_shared::model::{Customer, Invoice, InvoiceStatus, Payment, Refund
 use reqwest::Method;
 use url::Url;
 
-use self::wire::{Envelope, IdRef, InvoiceOut, ListOf, Num};
+use self::wire::{Envelope, IdRef, InvoiceOut, ListOf, Num, XContact};
 use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
 use crate::{
     auth::TokenHandle,
@@ -85,15 +85,24 @@ impl XeroClient {
         &self.limiter
     }
 
+    /// The contact whose `field` (read by `of`) is `value`, ignoring case as Xero's filter does.
     async fn find_contact(
         &self,
         field: &str,
+        of: fn(&XContact) -> Option<&str>,
         value: &str,
     ) -> Result<Option<RemoteCustomer>, ApplyError> {
         let filter = format!("{field}=={}", xero_string(value));
         let found = self.get(&["Contacts"], &[("where", &filter)]).await?;
+        // Checked again here: a Xero-compatible server that ignores or loosens the filter must
+        // not get an invoice attached to somebody else's contact.
+        let wanted = value.trim();
         Ok(found
-            .and_then(|e| e.contacts.into_iter().next())
+            .and_then(|e| {
+                e.contacts
+                    .into_iter()
+                    .find(|c| of(c).is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted)))
+            })
             .map(|c| map::to_remote_customer(&c)))
     }
 
@@ -115,6 +124,14 @@ impl XeroClient {
     }
 }
 
+fn email_of(contact: &XContact) -> Option<&str> {
+    contact.email_address.as_deref()
+}
+
+fn name_of(contact: &XContact) -> Option<&str> {
+    contact.name.as_deref()
+}
+
 impl AccountingApi for XeroClient {
     async fn find_customer(
         &self,
@@ -122,12 +139,12 @@ impl AccountingApi for XeroClient {
         name: Option<&str>,
     ) -> Result<Option<RemoteCustomer>, ApplyError> {
         if let Some(email) = email.filter(|e| !e.is_empty()) {
-            if let Some(found) = self.find_contact("EmailAddress", email).await? {
+            if let Some(found) = self.find_contact("EmailAddress", email_of, email).await? {
                 return Ok(Some(found));
             }
         }
         match name.filter(|n| !n.is_empty()) {
-            Some(name) => self.find_contact("Name", name).await,
+            Some(name) => self.find_contact("Name", name_of, name).await,
             None => Ok(None),
         }
     }

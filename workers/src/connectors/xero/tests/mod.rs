@@ -143,6 +143,37 @@ async fn find_customer_tries_email_then_the_escaped_name() {
 }
 
 #[tokio::test]
+async fn a_server_that_ignores_the_contact_filter_cannot_pick_somebody_else() {
+    let server = MockServer::start().await;
+    // Every contact, whatever the filter: only the one that really matches is taken.
+    xero("GET", "/Contacts")
+        .respond_with(ok(json!({"Contacts": [
+            {"ContactID": "c-1", "Name": "Globex", "EmailAddress": "ap@globex.test"},
+            {"ContactID": "c-2", "Name": "Acme Ltd", "EmailAddress": "AP@Acme.test"}
+        ]})))
+        .mount(&server)
+        .await;
+    let xero = client(&server);
+    let by_email = xero
+        .find_customer(Some("ap@acme.test"), None)
+        .await
+        .expect("lookup")
+        .expect("found by email, ignoring case");
+    assert_eq!(by_email.id, "c-2");
+    let by_name = xero
+        .find_customer(Some("nobody@initech.test"), Some("Acme Ltd"))
+        .await
+        .expect("lookup")
+        .expect("found by name");
+    assert_eq!(by_name.id, "c-2");
+    let none = xero
+        .find_customer(Some("nobody@initech.test"), Some("Initech"))
+        .await
+        .expect("lookup");
+    assert!(none.is_none(), "no contact matches: {none:?}");
+}
+
+#[tokio::test]
 async fn get_customer_maps_the_contact_and_a_missing_one_is_none() {
     let server = MockServer::start().await;
     xero("GET", "/Contacts/c-1")

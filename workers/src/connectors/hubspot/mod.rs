@@ -180,8 +180,16 @@ impl CrmApi for HubspotClient {
         let Some(found) = self.search("invoices", &search).await?.into_iter().next() else {
             return Ok(None);
         };
-        // Search results carry no associations; the full read adds customer and lines.
-        self.get_invoice(&found.id).await
+        // Search results carry no associations; the full read adds customer and lines. Its
+        // number is checked (ignoring case, as the search's EQ may), so a search that ignored
+        // the filter cannot mark another invoice.
+        let invoice = self.get_invoice(&found.id).await?;
+        Ok(invoice.filter(|i| {
+            i.invoice
+                .number
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(number))
+        }))
     }
 
     async fn get_invoice(&self, id: &str) -> Result<Option<RemoteInvoice>, ApplyError> {

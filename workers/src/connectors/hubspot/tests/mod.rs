@@ -193,12 +193,26 @@ async fn find_invoice_by_number_searches_the_configured_property() {
         .expect(1)
         .mount(&server)
         .await;
+    // A search that matched loosely: invoice 901 is LH-42, not LH-43.
+    hubspot("POST", "/crm/v3/objects/invoices/search")
+        .and(search("LH-43"))
+        .respond_with(ok(
+            json!({"total": 1, "results": [{"id": "901", "properties": {}}]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
     let options = HubspotOptions {
         number_property: "ledgerhook_number".to_owned(),
         ..HubspotOptions::default()
     };
     let hs = client_with(&server, options);
     assert_eq!(hs.find_invoice_by_number("INV-9").await, Ok(None));
+    assert_eq!(
+        hs.find_invoice_by_number("LH-43").await,
+        Ok(None),
+        "another number is not this invoice"
+    );
     let found = hs.find_invoice_by_number("LH-42").await.expect("search");
     let found = found.expect("found by the custom property");
     assert_eq!(

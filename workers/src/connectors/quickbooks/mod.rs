@@ -27,7 +27,7 @@ use url::Url;
 use self::{
     http::{encode, qbo_string, request_id},
     tokens::SyncTokens,
-    wire::{Envelope, InvoiceOut, LinkedTxnOut, PaymentLineOut, PaymentOut, Ref},
+    wire::{Envelope, InvoiceOut, LinkedTxnOut, PaymentLineOut, PaymentOut, QCustomer, Ref},
 };
 use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
 use crate::{
@@ -115,15 +115,27 @@ impl QuickbooksClient {
 
     async fn query_customer(
         &self,
-        field: &str,
+        field: CustomerField,
         value: &str,
     ) -> Result<Option<RemoteCustomer>, ApplyError> {
         let statement = format!(
-            "SELECT * FROM Customer WHERE {field} = {} MAXRESULTS 1",
+            "SELECT * FROM Customer WHERE {} = {} MAXRESULTS 1",
+            field.column(),
             qbo_string(value)
         );
         let found = self.query(&statement).await?;
-        Ok(found.customer.first().map(map::to_remote_customer))
+        // Checked again here: a QuickBooks-compatible server that ignores the WHERE must not
+        // get an invoice attached to somebody else.
+        let wanted = value.trim();
+        Ok(found
+            .customer
+            .iter()
+            .find(|c| {
+                field
+                    .of(c)
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+            })
+            .map(map::to_remote_customer))
     }
 
     /// Maps an invoice answer, remembering its SyncToken for the next update.
@@ -189,6 +201,29 @@ impl QuickbooksClient {
     }
 }
 
+/// What a customer is looked up by.
+#[derive(Debug, Clone, Copy)]
+enum CustomerField {
+    Email,
+    DisplayName,
+}
+
+impl CustomerField {
+    fn column(self) -> &'static str {
+        match self {
+            CustomerField::Email => "PrimaryEmailAddr",
+            CustomerField::DisplayName => "DisplayName",
+        }
+    }
+
+    fn of(self, customer: &QCustomer) -> Option<&str> {
+        match self {
+            CustomerField::Email => customer.primary_email_addr.as_ref()?.address.as_deref(),
+            CustomerField::DisplayName => customer.display_name.as_deref(),
+        }
+    }
+}
+
 impl AccountingApi for QuickbooksClient {
     async fn find_customer(
         &self,
@@ -196,12 +231,12 @@ impl AccountingApi for QuickbooksClient {
         name: Option<&str>,
     ) -> Result<Option<RemoteCustomer>, ApplyError> {
         if let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) {
-            if let Some(found) = self.query_customer("PrimaryEmailAddr", email).await? {
+            if let Some(found) = self.query_customer(CustomerField::Email, email).await? {
                 return Ok(Some(found));
             }
         }
         match name.map(map::display_name).filter(|n| !n.is_empty()) {
-            Some(name) => self.query_customer("DisplayName", &name).await,
+            Some(name) => self.query_customer(CustomerField::DisplayName, &name).await,
             None => Ok(None),
         }
     }
@@ -223,7 +258,7 @@ impl AccountingApi for QuickbooksClient {
             // replay with another key); it is the one to use. A vendor or employee holding
             // the name is not found here and stays a permanent failure.
             Err(failure) if failure.has_code("6240") => self
-                .query_customer("DisplayName", &body.display_name)
+                .query_customer(CustomerField::DisplayName, &body.display_name)
                 .await?
                 .ok_or(failure.error),
             Err(failure) => Err(failure.error),

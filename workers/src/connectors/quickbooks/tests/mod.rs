@@ -165,6 +165,30 @@ async fn find_customer_queries_email_then_the_escaped_display_name() {
 }
 
 #[tokio::test]
+async fn a_server_that_ignores_the_customer_where_cannot_pick_somebody_else() {
+    let server = MockServer::start().await;
+    // Whatever the statement, the first customer of the company comes back.
+    qbo("GET", "/query")
+        .respond_with(ok(json!({"QueryResponse": {"Customer": [{"Id": "1", "SyncToken": "0",
+            "DisplayName": "Amy's Bird Sanctuary", "PrimaryEmailAddr": {"Address": "Birds@Intuit.com"}}],
+            "startPosition": 1, "maxResults": 1}})))
+        .mount(&server)
+        .await;
+    let qbo = client(&server);
+    let other = qbo
+        .find_customer(Some("ap@acme.test"), Some("Acme Ltd"))
+        .await
+        .expect("lookup");
+    assert!(other.is_none(), "Amy is not Acme: {other:?}");
+    let amy = qbo
+        .find_customer(Some("birds@intuit.com"), None)
+        .await
+        .expect("lookup")
+        .expect("the same email, ignoring case");
+    assert_eq!(amy.id, "1");
+}
+
+#[tokio::test]
 async fn get_customer_maps_the_record_and_object_not_found_is_none() {
     let server = MockServer::start().await;
     qbo("GET", "/customer/58")

@@ -188,7 +188,11 @@ async fn support_person_finds_replays_and_discards_dead_letters_in_the_console()
         .wait_text("notice", "the count", |t| !t.is_empty())
         .await;
     assert_eq!(notice, "3 dead letters queued for replay.");
-    page.wait_rows("no open ones left", |r| r.is_empty()).await;
+    page.wait_text("list-summary", "no open ones left", |t| {
+        t == "No dead letters match this filter."
+    })
+    .await;
+    assert!(page.rows().await.is_empty());
     page.select("filter-status", "replaying").await;
     page.click("apply-filters").await;
     let rows = page.wait_rows("three replaying", |r| r.len() == 3).await;

@@ -103,6 +103,16 @@ impl HubspotClient {
     }
 }
 
+/// Whether `record` holds each of `pairs` (property, value), ignoring case as HubSpot's EQ does:
+/// what a search found is checked, so a loose or ignored filter cannot pick somebody else.
+fn has_values(record: &HObject, pairs: &[(&str, &str)]) -> bool {
+    pairs.iter().all(|(property, value)| {
+        record
+            .prop(property)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value.trim()))
+    })
+}
+
 impl CrmApi for HubspotClient {
     async fn upsert_customer(&self, customer: &Customer) -> Result<RemoteCustomer, ApplyError> {
         if let Some(email) = customer
@@ -140,7 +150,8 @@ impl CrmApi for HubspotClient {
             ));
         };
         let search = Search::equal(&[("name", name)], map::COMPANY_PROPS, 1);
-        if let Some(found) = self.search("companies", &search).await?.first() {
+        let found = self.search("companies", &search).await?;
+        if let Some(found) = found.iter().find(|c| has_values(c, &[("name", name)])) {
             return Ok(map::to_remote_customer(Kind::Company, found));
         }
         if let Some((first, last)) = customer
@@ -150,7 +161,8 @@ impl CrmApi for HubspotClient {
         {
             let pairs = [("firstname", first.trim()), ("lastname", last)];
             let search = Search::equal(&pairs, map::CONTACT_PROPS, 1);
-            if let Some(found) = self.search("contacts", &search).await?.first() {
+            let found = self.search("contacts", &search).await?;
+            if let Some(found) = found.iter().find(|c| has_values(c, &pairs)) {
                 return Ok(map::to_remote_customer(Kind::Contact, found));
             }
         }

@@ -147,6 +147,22 @@ impl SalesforceClient {
         Ok(self.query(&soql).await?.into_iter().next())
     }
 
+    /// The first record of `soql` whose `field` holds `value`, ignoring case as SOQL's `=`
+    /// does: what a query found is checked, so an org-compatible server that ignores the WHERE
+    /// cannot pick somebody else.
+    async fn first_with(
+        &self,
+        soql: String,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<Record>, ApplyError> {
+        let wanted = value.trim();
+        Ok(self.query(&soql).await?.into_iter().find(|r| {
+            r.text(field)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
+        }))
+    }
+
     /// The Account an invoice belongs to: the customer itself, or the Contact's Account.
     async fn account_of(&self, customer: &RemoteCustomer) -> Result<Option<String>, ApplyError> {
         match Kind::parse(&customer.id)? {
@@ -163,13 +179,25 @@ impl SalesforceClient {
         }
     }
 
-    async fn invoice_where(&self, condition: String) -> Result<Option<RemoteInvoice>, ApplyError> {
+    /// The invoice whose `field` is `value`.
+    async fn invoice_where(
+        &self,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<RemoteInvoice>, ApplyError> {
         let soql = format!(
-            "SELECT {} FROM {} WHERE {condition} LIMIT 1",
+            "SELECT {} FROM {} WHERE {field} = {} LIMIT 1",
             map::invoice_select(&self.options.invoice_fields),
-            self.options.invoice_object
+            self.options.invoice_object,
+            soql_string(value)
         );
-        match self.first(soql).await? {
+        // An Id read is not a search (and a 15-character Id comes back as 18).
+        let found = if field == "Id" {
+            self.first(soql).await?
+        } else {
+            self.first_with(soql, field, value).await?
+        };
+        match found {
             Some(record) => map::to_invoice(&record, &self.options).map(Some),
             None => Ok(None),
         }
@@ -188,7 +216,7 @@ impl CrmApi for SalesforceClient {
                 "SELECT Id, Name, Email FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1",
                 soql_string(email)
             );
-            if let Some(contact) = self.first(soql).await? {
+            if let Some(contact) = self.first_with(soql, "Email", email).await? {
                 return Ok(map::to_remote_customer(Kind::Contact, &contact));
             }
         }
@@ -202,7 +230,7 @@ impl CrmApi for SalesforceClient {
             "SELECT Id, Name FROM Account WHERE Name = {} ORDER BY CreatedDate LIMIT 1",
             soql_string(name)
         );
-        let account = match self.first(soql).await? {
+        let account = match self.first_with(soql, "Name", name).await? {
             Some(account) => map::to_remote_customer(Kind::Account, &account),
             None => {
                 let mut fields = Fields::from([("Name".to_owned(), Value::Text(name.to_owned()))]);
@@ -250,16 +278,14 @@ impl CrmApi for SalesforceClient {
         number: &str,
     ) -> Result<Option<RemoteInvoice>, ApplyError> {
         let field = &self.options.invoice_fields.number;
-        self.invoice_where(format!("{field} = {}", soql_string(number)))
-            .await
+        self.invoice_where(field, number).await
     }
 
     async fn get_invoice(&self, id: &str) -> Result<Option<RemoteInvoice>, ApplyError> {
         if !is_record_id(id) {
             return Ok(None);
         }
-        self.invoice_where(format!("Id = {}", soql_string(id)))
-            .await
+        self.invoice_where("Id", id).await
     }
 
     async fn upsert_invoice(

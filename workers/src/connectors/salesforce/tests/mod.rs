@@ -257,15 +257,18 @@ async fn upsert_customer_finds_a_contact_by_email_first() {
 #[tokio::test]
 async fn upsert_customer_creates_an_account_and_a_contact_when_nothing_matches() {
     let server = MockServer::start().await;
+    // Loose answers (another person, another account) are not matches: both are created.
     soql(r"SELECT Id, Name, Email FROM Contact WHERE Email = 'bob@obrien.test' ORDER BY CreatedDate LIMIT 1")
-        .respond_with(records(json!([])))
+        .respond_with(records(json!([{"Id": CONTACT, "Name": "Jane Doe", "Email": "jane@acme.test"}])))
         .expect(1)
         .mount(&server)
         .await;
     soql(
         r"SELECT Id, Name FROM Account WHERE Name = 'O\'Brien & Sons' ORDER BY CreatedDate LIMIT 1",
     )
-    .respond_with(records(json!([])))
+    .respond_with(records(
+        json!([{"Id": ACCOUNT, "Name": "O'Brien Holdings"}]),
+    ))
     .expect(1)
     .mount(&server)
     .await;

@@ -41,7 +41,7 @@ pub struct SharedLimits {
 impl SharedLimits {
     pub fn new() -> Arc<SharedLimits> {
         Arc::new(SharedLimits {
-            process: Uuid::new_v4(),
+            process: Uuid::now_v7(),
             limiters: Mutex::default(),
             metrics: OnceLock::new(),
         })

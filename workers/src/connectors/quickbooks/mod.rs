@@ -20,6 +20,7 @@ use std::{sync::Arc, time::Duration};
 use ledgerhook_shared::{
     model::{Customer, Invoice, InvoiceStatus, Payment, Refund},
     money::Currency,
+    Money,
 };
 use reqwest::Method;
 use url::Url;
@@ -199,6 +200,34 @@ impl QuickbooksClient {
             Err(second) => Err(second.error),
         }
     }
+}
+
+/// The customer of `invoice`, once `amount` is found to be in the invoice's currency; `what`
+/// and `verb` word the refusal ("payment in", "pay").
+fn customer_to_settle<'a>(
+    invoice: &'a RemoteInvoice,
+    amount: &Money,
+    what: &str,
+    verb: &str,
+) -> Result<&'a str, ApplyError> {
+    if amount.currency != invoice.invoice.currency {
+        return Err(ApplyError::permanent(format!(
+            "{what} {} cannot {verb} QuickBooks invoice {} in {}",
+            amount.currency,
+            invoice.id(),
+            invoice.invoice.currency
+        )));
+    }
+    invoice
+        .customer_id
+        .as_deref()
+        .or(invoice.invoice.customer.id.as_deref())
+        .ok_or_else(|| {
+            ApplyError::permanent(format!(
+                "QuickBooks invoice {} has no customer",
+                invoice.id()
+            ))
+        })
 }
 
 /// What a customer is looked up by.
@@ -389,24 +418,7 @@ impl AccountingApi for QuickbooksClient {
         payment: &PaymentDraft,
         key: &str,
     ) -> Result<String, ApplyError> {
-        if payment.amount.currency != invoice.invoice.currency {
-            return Err(ApplyError::permanent(format!(
-                "payment in {} cannot pay QuickBooks invoice {} in {}",
-                payment.amount.currency,
-                invoice.id(),
-                invoice.invoice.currency
-            )));
-        }
-        let customer = invoice
-            .customer_id
-            .as_deref()
-            .or(invoice.invoice.customer.id.as_deref())
-            .ok_or_else(|| {
-                ApplyError::permanent(format!(
-                    "QuickBooks invoice {} has no customer",
-                    invoice.id()
-                ))
-            })?;
+        let customer = customer_to_settle(invoice, &payment.amount, "payment in", "pay")?;
         let amount = map::amount_out(&payment.amount)?;
         let reference = map::truncate(&payment.reference, map::MAX_PAYMENT_REF);
         let body = PaymentOut {

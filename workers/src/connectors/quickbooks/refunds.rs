@@ -25,24 +25,7 @@ impl QuickbooksClient {
         refund: &RefundDraft,
         key: &str,
     ) -> Result<String, ApplyError> {
-        if refund.amount.currency != invoice.invoice.currency {
-            return Err(ApplyError::permanent(format!(
-                "refund in {} cannot refund QuickBooks invoice {} in {}",
-                refund.amount.currency,
-                invoice.id(),
-                invoice.invoice.currency
-            )));
-        }
-        let customer = invoice
-            .customer_id
-            .as_deref()
-            .or(invoice.invoice.customer.id.as_deref())
-            .ok_or_else(|| {
-                ApplyError::permanent(format!(
-                    "QuickBooks invoice {} has no customer",
-                    invoice.id()
-                ))
-            })?;
+        let customer = super::customer_to_settle(invoice, &refund.amount, "refund in", "refund")?;
         let amount = map::amount_out(&refund.amount)?;
         let note = note(&refund.invoice_number, &refund.reference);
         let description = match &refund.reason {

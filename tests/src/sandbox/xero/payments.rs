@@ -47,68 +47,26 @@ pub(crate) fn create(org: &mut Org, body: &[u8], query: &Query) -> Reply {
     batch::run(org, inputs, query.summarize_errors(), "Payments", record)
 }
 
-fn record(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
+fn record(org: &mut Org, mut input: PaymentIn) -> Outcome<PaymentOut> {
     if input.credit_note.is_some() && input.invoice.is_none() {
         return refund(org, input);
     }
     let mut errors = Vec::new();
-    let reference = input.invoice.unwrap_or_default();
+    let reference = input.invoice.take().unwrap_or_default();
     let invoice = match (&reference.invoice_id, &reference.invoice_number) {
         (Some(id), _) => org.invoice(id),
         (None, Some(number)) => org.invoices.iter().find(|i| &i.number == number),
         (None, None) => None,
     }
     .cloned();
-    let amount = input.amount.map(|a| a.0);
-    match &invoice {
-        None => errors
-            .push("The document with the supplied id was not found for this endpoint.".to_owned()),
-        Some(i) if i.status != "AUTHORISED" => {
-            errors.push("Payments can only be made against Authorised documents".to_owned())
-        }
-        Some(i) => {
-            if amount.is_some_and(|a| a > i.totals().amount_due) {
-                errors.push(
-                    "Payment amount exceeds the amount outstanding on this document".to_owned(),
-                );
-            }
-        }
-    }
-    if amount.is_none_or(|a| a <= Decimal::ZERO) {
-        errors.push("Payment amount must be greater than zero".to_owned());
-    }
-    let account = input.account.unwrap_or_default();
-    let code = account.code.clone().or(account.account_id.clone());
-    if code.is_none() {
-        errors.push("An Account Code or AccountID must be given for the payment".to_owned());
-    }
-    let date = match input.date.as_deref().map(wire::parse_date) {
-        Some(Some(d)) => d,
-        Some(None) => {
-            errors.push("The payment date is not a valid date".to_owned());
-            Utc::now().date_naive()
-        }
-        None => Utc::now().date_naive(),
-    };
-    let code = code.unwrap_or_default();
-    let payment = Payment {
-        id: new_id(),
-        invoice_id: invoice.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
-        credit_note_id: None,
-        account_id: account
-            .account_id
-            .clone()
-            .unwrap_or_else(|| org.account_id(&code)),
-        account_code: account.code.unwrap_or_default(),
-        date,
-        amount: amount.unwrap_or_default(),
-        reference: input.reference,
-        status: "AUTHORISED".to_owned(),
-        payment_type: match invoice.as_ref().map(|i| i.kind.as_str()) {
-            Some("ACCPAY") => "ACCPAYPAYMENT",
-            _ => "ACCRECPAYMENT",
-        },
-        updated: Utc::now(),
+    let document = invoice
+        .as_ref()
+        .map(|i| (i.status.as_str(), i.totals().amount_due));
+    let mut payment = checked(org, document, input, &mut errors);
+    payment.invoice_id = invoice.as_ref().map(|i| i.id.clone()).unwrap_or_default();
+    payment.payment_type = match invoice.as_ref().map(|i| i.kind.as_str()) {
+        Some("ACCPAY") => "ACCPAYPAYMENT",
+        _ => "ACCRECPAYMENT",
     };
     if !errors.is_empty() {
         let mut out = PaymentOut::new(org, &payment);
@@ -116,7 +74,7 @@ fn record(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
         return Outcome::Refused(out);
     }
     org.payments.push(payment.clone());
-    settle(org, &payment.invoice_id, payment.amount, Some(date));
+    settle(org, &payment.invoice_id, payment.amount, Some(payment.date));
     let out = PaymentOut::new(org, &payment);
     Outcome::Saved(out, vec![invoice_update(&payment.invoice_id)])
 }
@@ -161,24 +119,55 @@ pub(crate) fn delete(org: &mut Org, id: &str, body: &[u8]) -> Reply {
 
 /// A payment against a credit note: money paid back to the customer. It changes no invoice,
 /// so no webhook announces it.
-fn refund(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
+fn refund(org: &mut Org, mut input: PaymentIn) -> Outcome<PaymentOut> {
     let mut errors = Vec::new();
-    let reference = input.credit_note.unwrap_or_default();
+    let reference = input.credit_note.take().unwrap_or_default();
     let note = match (&reference.credit_note_id, &reference.credit_note_number) {
         (Some(id), _) => org.credit_note(id),
         (None, Some(number)) => org.credit_notes.iter().find(|c| &c.number == number),
         (None, None) => None,
     }
     .cloned();
+    let document = note
+        .as_ref()
+        .map(|c| (c.status.as_str(), c.remaining_credit()));
+    let mut payment = checked(org, document, input, &mut errors);
+    payment.credit_note_id = note.as_ref().map(|c| c.id.clone());
+    payment.payment_type = match note.as_ref().map(|c| c.kind.as_str()) {
+        Some("ACCPAYCREDIT") => "APCREDITPAYMENT",
+        _ => "ARCREDITPAYMENT",
+    };
+    if !errors.is_empty() {
+        let mut out = PaymentOut::new(org, &payment);
+        out.refuse(errors);
+        return Outcome::Refused(out);
+    }
+    org.payments.push(payment.clone());
+    if let Some(note) = &payment.credit_note_id {
+        creditnotes::refund(org, note, payment.amount, Some(payment.date));
+    }
+    Outcome::Saved(PaymentOut::new(org, &payment), Vec::new())
+}
+
+/// What Xero checks of any payment, and the payment it would record: the document (status,
+/// amount outstanding) exists and is AUTHORISED, the amount is positive and at most what is
+/// outstanding, an account is named and the date parses. Refusals go to `errors`; the caller
+/// names the document and the payment type.
+fn checked(
+    org: &mut Org,
+    document: Option<(&str, Decimal)>,
+    input: PaymentIn,
+    errors: &mut Vec<String>,
+) -> Payment {
     let amount = input.amount.map(|a| a.0);
-    match &note {
+    match document {
         None => errors
             .push("The document with the supplied id was not found for this endpoint.".to_owned()),
-        Some(c) if c.status != "AUTHORISED" => {
+        Some((status, _)) if status != "AUTHORISED" => {
             errors.push("Payments can only be made against Authorised documents".to_owned())
         }
-        Some(c) => {
-            if amount.is_some_and(|a| a > c.remaining_credit()) {
+        Some((_, outstanding)) => {
+            if amount.is_some_and(|a| a > outstanding) {
                 errors.push(
                     "Payment amount exceeds the amount outstanding on this document".to_owned(),
                 );
@@ -202,10 +191,10 @@ fn refund(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
         None => Utc::now().date_naive(),
     };
     let code = code.unwrap_or_default();
-    let payment = Payment {
+    Payment {
         id: new_id(),
         invoice_id: String::new(),
-        credit_note_id: note.as_ref().map(|c| c.id.clone()),
+        credit_note_id: None,
         account_id: account
             .account_id
             .clone()
@@ -215,22 +204,9 @@ fn refund(org: &mut Org, input: PaymentIn) -> Outcome<PaymentOut> {
         amount: amount.unwrap_or_default(),
         reference: input.reference,
         status: "AUTHORISED".to_owned(),
-        payment_type: match note.as_ref().map(|c| c.kind.as_str()) {
-            Some("ACCPAYCREDIT") => "APCREDITPAYMENT",
-            _ => "ARCREDITPAYMENT",
-        },
+        payment_type: "ACCRECPAYMENT",
         updated: Utc::now(),
-    };
-    if !errors.is_empty() {
-        let mut out = PaymentOut::new(org, &payment);
-        out.refuse(errors);
-        return Outcome::Refused(out);
     }
-    org.payments.push(payment.clone());
-    if let Some(note) = &payment.credit_note_id {
-        creditnotes::refund(org, note, payment.amount, Some(date));
-    }
-    Outcome::Saved(PaymentOut::new(org, &payment), Vec::new())
 }
 
 /// Moves `amount` onto (or, negative, off) the invoice and sets PAID or AUTHORISED to match.

@@ -72,6 +72,14 @@ impl ApplyError {
     }
 }
 
+/// Whether a field a target answered with (`found`) is the value a lookup asked for, compared
+/// as the providers' filters compare: ignoring case and surrounding spaces. Every lookup by
+/// email, name or number checks its answer with this, so a target that ignores or loosens its
+/// filter never hands back somebody else's record.
+pub(crate) fn is_asked(found: Option<&str>, asked: &str) -> bool {
+    found.is_some_and(|v| v.trim().eq_ignore_ascii_case(asked.trim()))
+}
+
 /// A customer as the target knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteCustomer {

@@ -32,7 +32,7 @@ use self::{
     records::Keyed,
     wire::{HObject, Inputs, PropertiesBody, Results, Search, UpsertInput},
 };
-use super::{ApplyError, CrmApi, RemoteCustomer, RemoteInvoice};
+use super::{is_asked, ApplyError, CrmApi, RemoteCustomer, RemoteInvoice};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -106,11 +106,9 @@ impl HubspotClient {
 /// Whether `record` holds each of `pairs` (property, value), ignoring case as HubSpot's EQ does:
 /// what a search found is checked, so a loose or ignored filter cannot pick somebody else.
 fn has_values(record: &HObject, pairs: &[(&str, &str)]) -> bool {
-    pairs.iter().all(|(property, value)| {
-        record
-            .prop(property)
-            .is_some_and(|v| v.eq_ignore_ascii_case(value.trim()))
-    })
+    pairs
+        .iter()
+        .all(|(property, value)| is_asked(record.prop(property), value))
 }
 
 impl CrmApi for HubspotClient {
@@ -196,12 +194,7 @@ impl CrmApi for HubspotClient {
         // number is checked (ignoring case, as the search's EQ may), so a search that ignored
         // the filter cannot mark another invoice.
         let invoice = self.get_invoice(&found.id).await?;
-        Ok(invoice.filter(|i| {
-            i.invoice
-                .number
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(number))
-        }))
+        Ok(invoice.filter(|i| is_asked(i.invoice.number.as_deref(), number)))
     }
 
     async fn get_invoice(&self, id: &str) -> Result<Option<RemoteInvoice>, ApplyError> {

@@ -30,7 +30,9 @@ use self::{
     tokens::SyncTokens,
     wire::{Envelope, InvoiceOut, LinkedTxnOut, PaymentLineOut, PaymentOut, QCustomer, Ref},
 };
-use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
+use super::{
+    is_asked, AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice,
+};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -127,15 +129,10 @@ impl QuickbooksClient {
         let found = self.query(&statement).await?;
         // Checked again here: a QuickBooks-compatible server that ignores the WHERE must not
         // get an invoice attached to somebody else.
-        let wanted = value.trim();
         Ok(found
             .customer
             .iter()
-            .find(|c| {
-                field
-                    .of(c)
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
-            })
+            .find(|c| is_asked(field.of(c), value))
             .map(map::to_remote_customer))
     }
 

@@ -37,7 +37,7 @@ use self::{
     map::Kind,
     wire::{Fields, Record, Value},
 };
-use super::{ApplyError, CrmApi, RemoteCustomer, RemoteInvoice};
+use super::{is_asked, ApplyError, CrmApi, RemoteCustomer, RemoteInvoice};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -156,11 +156,11 @@ impl SalesforceClient {
         field: &str,
         value: &str,
     ) -> Result<Option<Record>, ApplyError> {
-        let wanted = value.trim();
-        Ok(self.query(&soql).await?.into_iter().find(|r| {
-            r.text(field)
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted))
-        }))
+        Ok(self
+            .query(&soql)
+            .await?
+            .into_iter()
+            .find(|r| is_asked(r.text(field).as_deref(), value)))
     }
 
     /// The Account an invoice belongs to: the customer itself, or the Contact's Account.

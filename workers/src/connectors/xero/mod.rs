@@ -15,7 +15,9 @@ use reqwest::Method;
 use url::Url;
 
 use self::wire::{Envelope, IdRef, InvoiceOut, ListOf, Num, XContact};
-use super::{AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice};
+use super::{
+    is_asked, AccountingApi, ApplyError, PaymentDraft, RefundDraft, RemoteCustomer, RemoteInvoice,
+};
 use crate::{
     auth::TokenHandle,
     limits::{Limits, RateLimiter},
@@ -96,13 +98,8 @@ impl XeroClient {
         let found = self.get(&["Contacts"], &[("where", &filter)]).await?;
         // Checked again here: a Xero-compatible server that ignores or loosens the filter must
         // not get an invoice attached to somebody else's contact.
-        let wanted = value.trim();
         Ok(found
-            .and_then(|e| {
-                e.contacts
-                    .into_iter()
-                    .find(|c| of(c).is_some_and(|v| v.trim().eq_ignore_ascii_case(wanted)))
-            })
+            .and_then(|e| e.contacts.into_iter().find(|c| is_asked(of(c), value)))
             .map(|c| map::to_remote_customer(&c)))
     }
 

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::model::{Company, Customer, Invoice, Meta, Payment};
+use super::model::{Company, Customer, Invoice, Meta, Payment, SalesDetail};
 use crate::sandbox::money::Num;
 
 pub(super) fn exact(value: Decimal) -> Num {
@@ -143,15 +143,27 @@ impl CustomerOut {
     }
 }
 
+/// A line's `SalesItemLineDetail`, as invoices and refund receipts show it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct SalesOut {
+pub(super) struct SalesOut {
     item_ref: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     unit_price: Option<Num>,
     #[serde(skip_serializing_if = "Option::is_none")]
     qty: Option<Num>,
     tax_code_ref: Value,
+}
+
+impl SalesOut {
+    pub(super) fn new(s: &SalesDetail) -> SalesOut {
+        SalesOut {
+            item_ref: json!({ "value": s.item.value, "name": s.item.name }),
+            unit_price: s.unit_price.map(exact),
+            qty: s.qty.map(exact),
+            tax_code_ref: json!({ "value": "NON" }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -223,12 +235,7 @@ impl InvoiceOut {
                 } else {
                     "DescriptionOnly"
                 },
-                sales_item_line_detail: l.sales.as_ref().map(|s| SalesOut {
-                    item_ref: json!({ "value": s.item.value, "name": s.item.name }),
-                    unit_price: s.unit_price.map(exact),
-                    qty: s.qty.map(exact),
-                    tax_code_ref: json!({ "value": "NON" }),
-                }),
+                sales_item_line_detail: l.sales.as_ref().map(SalesOut::new),
                 description_line_detail: l.sales.is_none().then(|| json!({})),
                 sub_total_line_detail: None,
             })

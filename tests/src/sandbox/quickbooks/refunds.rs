@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::{
     invoices::build_lines,
     model::{Company, Meta, RefundReceipt},
-    output::{currency_ref, customer_ref, day, exact, head, Head},
+    output::{currency_ref, customer_ref, day, head, Head, SalesOut},
     reply::{self, Reply},
     wire::{self, RefundReceiptIn},
 };
@@ -108,17 +108,6 @@ pub(crate) fn create(company: &mut Company, body: &[u8]) -> Reply {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct SalesOut {
-    item_ref: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit_price: Option<Num>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    qty: Option<Num>,
-    tax_code_ref: Value,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct LineOut {
     id: String,
     line_num: usize,
@@ -166,12 +155,7 @@ impl RefundReceiptOut {
                 } else {
                     "DescriptionOnly"
                 },
-                sales_item_line_detail: l.sales.as_ref().map(|s| SalesOut {
-                    item_ref: json!({ "value": s.item.value, "name": s.item.name }),
-                    unit_price: s.unit_price.map(exact),
-                    qty: s.qty.map(exact),
-                    tax_code_ref: json!({ "value": "NON" }),
-                }),
+                sales_item_line_detail: l.sales.as_ref().map(SalesOut::new),
             })
             .collect();
         RefundReceiptOut {

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::{
     batch::{self, Element, Outcome, Query},
-    contacts, invoices,
+    invoices,
     model::{new_id, CreditNote, Org},
     output::Message,
     reply::{self, Reply},
@@ -69,19 +69,14 @@ fn record(org: &mut Org, input: CreditNoteIn, unit_dp: u32) -> Outcome<CreditNot
     if kind != "ACCRECCREDIT" && kind != "ACCPAYCREDIT" {
         errors.push("CreditNote not of valid type for creation".to_owned());
     }
-    let contact_id =
-        contacts::resolve(org, input.contact.as_ref(), &mut events).unwrap_or_else(|e| {
-            errors.push(e);
-            String::new()
-        });
-    let status = input
-        .status
-        .clone()
-        .unwrap_or_else(|| "DRAFT".to_owned())
-        .to_ascii_uppercase();
-    if !["DRAFT", "SUBMITTED", "AUTHORISED"].contains(&status.as_str()) {
-        errors.push("CreditNote not of valid status for creation".to_owned());
-    }
+    let (contact_id, status) = invoices::contact_and_status(
+        org,
+        input.contact.as_ref(),
+        input.status.as_deref(),
+        "CreditNote",
+        &mut errors,
+        &mut events,
+    );
     let date = match input.date.as_deref() {
         Some(text) => wire::parse_date(text).unwrap_or_else(|| {
             errors.push(format!("{text} is not a valid date"));
@@ -91,16 +86,10 @@ fn record(org: &mut Org, input: CreditNoteIn, unit_dp: u32) -> Outcome<CreditNot
     };
     let line_amount_types = match input.line_amount_types.as_deref() {
         None => "Exclusive".to_owned(),
-        Some(t) => match ["Exclusive", "Inclusive", "NoTax"]
-            .iter()
-            .find(|v| v.eq_ignore_ascii_case(t))
-        {
-            Some(v) => (*v).to_owned(),
-            None => {
-                errors.push(format!("{t} is not a valid LineAmountTypes value"));
-                "Exclusive".to_owned()
-            }
-        },
+        Some(t) => invoices::line_amount_types(t).unwrap_or_else(|e| {
+            errors.push(e);
+            "Exclusive".to_owned()
+        }),
     };
     let lines: Vec<_> = input
         .line_items

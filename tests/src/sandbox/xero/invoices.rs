@@ -22,7 +22,7 @@ use super::{
     model::{new_id, Invoice, LineItem, Org},
     output::InvoiceOut,
     reply::{self, Reply},
-    wire::{self, InvoiceIn, LineItemIn},
+    wire::{self, ContactIn, InvoiceIn, LineItemIn},
 };
 use crate::sandbox::webhooks::XeroEvent;
 
@@ -132,19 +132,14 @@ fn create(org: &mut Org, input: InvoiceIn, unit_dp: u32) -> Outcome<InvoiceOut> 
     if kind != "ACCREC" && kind != "ACCPAY" {
         errors.push("Invoice not of valid type for creation".to_owned());
     }
-    let contact_id =
-        contacts::resolve(org, input.contact.as_ref(), &mut events).unwrap_or_else(|e| {
-            errors.push(e);
-            String::new()
-        });
-    let status = input
-        .status
-        .clone()
-        .unwrap_or_else(|| "DRAFT".to_owned())
-        .to_ascii_uppercase();
-    if !["DRAFT", "SUBMITTED", "AUTHORISED"].contains(&status.as_str()) {
-        errors.push("Invoice not of valid status for creation".to_owned());
-    }
+    let (contact_id, status) = contact_and_status(
+        org,
+        input.contact.as_ref(),
+        input.status.as_deref(),
+        "Invoice",
+        &mut errors,
+        &mut events,
+    );
     let number = match input
         .invoice_number
         .clone()
@@ -274,6 +269,36 @@ fn update(org: &mut Org, id: &str, input: InvoiceIn, unit_dp: u32) -> Outcome<In
     Outcome::Saved(out, events)
 }
 
+/// The contact (found, or created from the request) and the status of a new document, checked
+/// as Xero checks both for invoices and credit notes; `what` names the document in the message.
+pub(super) fn contact_and_status(
+    org: &mut Org,
+    contact: Option<&ContactIn>,
+    status: Option<&str>,
+    what: &str,
+    errors: &mut Vec<String>,
+    events: &mut Vec<XeroEvent>,
+) -> (String, String) {
+    let contact_id = contacts::resolve(org, contact, events).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    });
+    let status = status.unwrap_or("DRAFT").to_ascii_uppercase();
+    if !["DRAFT", "SUBMITTED", "AUTHORISED"].contains(&status.as_str()) {
+        errors.push(format!("{what} not of valid status for creation"));
+    }
+    (contact_id, status)
+}
+
+/// A `LineAmountTypes` value spelled as Xero spells it, whatever the request's case.
+pub(super) fn line_amount_types(text: &str) -> Result<String, String> {
+    ["Exclusive", "Inclusive", "NoTax"]
+        .iter()
+        .find(|v| v.eq_ignore_ascii_case(text))
+        .map(|v| (*v).to_owned())
+        .ok_or_else(|| format!("{text} is not a valid LineAmountTypes value"))
+}
+
 /// Applies the writable fields present in the request (status and number are handled by the
 /// caller, which knows the transition rules).
 fn merge(invoice: &mut Invoice, input: InvoiceIn, unit_dp: u32, errors: &mut Vec<String>) {
@@ -296,12 +321,9 @@ fn merge(invoice: &mut Invoice, input: InvoiceIn, unit_dp: u32, errors: &mut Vec
         invoice.currency = c.to_ascii_uppercase();
     }
     if let Some(t) = input.line_amount_types {
-        match ["Exclusive", "Inclusive", "NoTax"]
-            .iter()
-            .find(|v| v.eq_ignore_ascii_case(&t))
-        {
-            Some(v) => invoice.line_amount_types = (*v).to_owned(),
-            None => errors.push(format!("{t} is not a valid LineAmountTypes value")),
+        match line_amount_types(&t) {
+            Ok(v) => invoice.line_amount_types = v,
+            Err(e) => errors.push(e),
         }
     }
     if let Some(lines) = input.line_items {
